@@ -1,0 +1,1 @@
+"""Coliseum: passport_entries -> DNA mutations -> domain strength -> twelve published leaderboards."""

@@ -1,0 +1,90 @@
+"""dbt models as Dagster assets: one @dbt_assets set per partitioning (Dagster allows one per set)."""
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, MultiToSingleDimensionPartitionMapping, PartitionMapping
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from dagster_project.dbt_project import coliseum_dbt
+from dagster_project.dbt_vars import daily_vars, dbt_build_args, window_vars
+from dagster_project.partitions import daily_partitions, window_partitions
+from dagster_project.resources import PostgresResource
+
+BUILD_PREFIX = "coliseum"
+
+
+class ColiseumTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey(dbt_resource_props["name"])  # passport_entries, artist_profiles
+        return AssetKey([BUILD_PREFIX, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "coliseum"
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> PartitionMapping | None:
+        # A window partition (D, w) depends on the daily partition D it adds to the window.
+        if "window" in dbt_resource_props.get("tags", []) and "daily" in dbt_parent_resource_props.get(
+            "tags", []
+        ):
+            return MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+        return None
+
+
+translator = ColiseumTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=coliseum_dbt.manifest_path,
+    project=coliseum_dbt,
+    select="tag:unpartitioned",
+    name="coliseum_dbt_seeds",
+    dagster_dbt_translator=translator,
+)
+def coliseum_seed_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+) -> Iterator[Any]:
+    postgres.export_dbt_env()
+    yield from dbt.cli(dbt_build_args(), context=context).stream()
+
+
+@dbt_assets(
+    manifest=coliseum_dbt.manifest_path,
+    project=coliseum_dbt,
+    select="tag:daily",
+    name="coliseum_dbt_daily",
+    partitions_def=daily_partitions,
+    dagster_dbt_translator=translator,
+)
+def coliseum_daily_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+) -> Iterator[Any]:
+    postgres.export_dbt_env()
+    time_window = context.partition_time_window  # one day, or a range in a single-run backfill
+    dbt_vars = daily_vars(time_window.start.date(), time_window.end.date())
+    yield from dbt.cli(dbt_build_args(dbt_vars), context=context).stream()
+
+
+@dbt_assets(
+    manifest=coliseum_dbt.manifest_path,
+    project=coliseum_dbt,
+    select="tag:window",
+    name="coliseum_dbt_windows",
+    partitions_def=window_partitions,
+    dagster_dbt_translator=translator,
+)
+def coliseum_window_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+) -> Iterator[Any]:
+    postgres.export_dbt_env()
+    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
+    dbt_vars = window_vars(date.fromisoformat(keys["date"]), keys["window"])
+    yield from dbt.cli(dbt_build_args(dbt_vars), context=context).stream()
+
+
+def build_key(model: str) -> AssetKey:
+    return AssetKey([BUILD_PREFIX, model])

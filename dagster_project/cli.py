@@ -1,0 +1,187 @@
+"""The `coliseum` command: init-db, generate, run, late-days, ui."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from psycopg import sql
+
+from dagster_project.database import connect, dbt_env, resolve_database_url
+from dagster_project.settings import get_settings
+
+DEMO_EVENTS, DEMO_DAYS, DEMO_SEED = 200_000, 45, 42
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from dagster_project.sources import init_db
+
+    url = resolve_database_url()
+    init_db(url)
+    print(f"sources ready in schema {get_settings().source_schema}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dagster_project.generate import generate
+    from dagster_project.sources import init_db
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    init_db(url, settings)
+    with connect(url) as conn:
+        result = generate(conn, settings, args.events, args.days, args.seed, args.end_date or _yesterday())
+    print(
+        f"loaded {result.events} entries over {result.first_day}..{result.last_day}: "
+        f"{result.artists} artists "
+        f"({result.artists_without_profile} without profile), {result.users} users"
+    )
+    return 0
+
+
+def _log_is_empty(url: str) -> bool:
+    settings = get_settings()
+    with connect(url) as conn:
+        query = sql.SQL("select not exists (select 1 from {}.passport_entries)")
+        return conn.execute(query.format(sql.Identifier(settings.source_schema))).fetchone()[0]
+
+
+def _print_boards(url: str, top: int) -> None:
+    from dagster_project.publish import BOARDS, board_name
+
+    settings = get_settings()
+    with connect(url) as conn:
+        for domain, window in BOARDS:
+            name = board_name(domain, window)
+            rows = conn.execute(
+                sql.SQL(
+                    "select rank, artist_name, score, event_count, unique_fans from {}.{} limit %s"
+                ).format(sql.Identifier(settings.publish_schema), sql.Identifier(name)),
+                (top,),
+            ).fetchall()
+            print(f"\n{name}")
+            for rank, artist, score, events, fans in rows:
+                print(f"  {rank:>3}  {artist:<34} {score:>12}  events {events:>7}  fans {fans:>6}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dagster_project.dbt_project import ensure_manifest
+    from dagster_project.generate import generate
+    from dagster_project.runner import PipelineRunError, run_pipeline
+    from dagster_project.sources import init_db
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    init_db(url, settings)
+    end = args.to or args.date or _yesterday()
+    start = args.date or end
+    if start > end:
+        print("--date must not be after --to", file=sys.stderr)
+        return 2
+    if _log_is_empty(url):
+        with connect(url) as conn:
+            demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, end)
+        print(
+            f"empty log: loaded a demo dataset of {demo.events} entries ({demo.first_day}..{demo.last_day})"
+        )
+    ensure_manifest()
+    dates = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
+    print(f"running the nightly plan for {dates[0]}..{dates[-1]}")
+    try:
+        summary = run_pipeline(url, settings, dates)
+    except PipelineRunError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    _print_boards(url, args.top)
+    print("\n" + summary.line())
+    return 0
+
+
+def cmd_late_days(args: argparse.Namespace) -> int:
+    from dagster_project.late_data import late_days
+
+    settings = get_settings()
+    with connect(resolve_database_url(settings)) as conn:
+        days = late_days(conn, settings)
+    for day in days:
+        print(day.isoformat())
+    if not days:
+        print("no late days", file=sys.stderr)
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from dagster_project.dbt_project import ensure_manifest
+    from dagster_project.settings import PROJECT_ROOT
+
+    settings = get_settings()
+    url = resolve_database_url(settings)
+    ensure_manifest()
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **dbt_env(url), "DAGSTER_HOME": str(settings.dagster_home)}
+    command = [
+        "dagster",
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coliseum", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "init-db", help="create the source tables and indexes (idempotent, additive)"
+    ).set_defaults(func=cmd_init_db)
+
+    gen = sub.add_parser("generate", help="bulk-load a deterministic synthetic passport log")
+    gen.add_argument("--events", type=int, default=100_000)
+    gen.add_argument("--days", type=int, default=30)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--end-date", type=_date, help="last UTC day of the data (default: yesterday)")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="run the nightly job: daily partitions, windows, publish")
+    run.add_argument("--date", type=_date, help="as-of date to (re)compute (default: yesterday, UTC)")
+    run.add_argument("--to", type=_date, help="with --date: backfill every as-of date through this one")
+    run.add_argument("--top", type=int, default=5, help="rows of each board to print")
+    run.set_defaults(func=cmd_run)
+
+    sub.add_parser("late-days", help="list processed days that received entries afterwards").set_defaults(
+        func=cmd_late_days
+    )
+
+    ui = sub.add_parser("ui", help="start the Dagster UI on the same database and DAGSTER_HOME")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""`coliseum generate`: a deterministic, realistic synthetic passport log, bulk-loaded with COPY.
+
+Same (events, days, seed, end_date) gives byte-identical rows. Artists have Zipf-like popularity and
+genres, users a home country/city, plays carry duration and progress, treasury events carry amount,
+currency and status, refunds point at a real earlier transaction, and some artists have no profile.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from dagster_project.settings import Settings
+
+GENRES = (
+    "pop",
+    "rock",
+    "hip-hop",
+    "reggaeton",
+    "jazz",
+    "electronic",
+    "indie",
+    "r&b",
+    "folk",
+    "classical",
+    "metal",
+    "afrobeats",
+)
+PLACES = (
+    ("US", "New York"),
+    ("US", "Los Angeles"),
+    ("MX", "Mexico City"),
+    ("BR", "Sao Paulo"),
+    ("GB", "London"),
+    ("ES", "Madrid"),
+    ("DE", "Berlin"),
+    ("NG", "Lagos"),
+    ("JP", "Tokyo"),
+    ("CO", "Bogota"),
+    ("FR", "Paris"),
+    ("KR", "Seoul"),
+    ("AR", "Buenos Aires"),
+    ("CA", "Toronto"),
+)
+CURRENCIES = ("USD", "USD", "USD", "EUR", "MXN", "BRL", "GBP")
+
+# event_type, event_category, entity_type, share of the log
+EVENT_MIX: tuple[tuple[str, str, str | None, float], ...] = (
+    ("audio_play", "player", "track", 0.50),
+    ("track_complete", "player", "track", 0.10),
+    ("track_skip", "player", "track", 0.07),
+    ("track_favorite", "player", "track", 0.04),
+    ("track_unfavorite", "player", "track", 0.006),
+    ("track_share", "social", "track", 0.02),
+    ("artist_follow", "social", "artist", 0.03),
+    ("artist_unfollow", "social", "artist", 0.008),
+    ("concierto.vote_cast", "concierto", "event", 0.03),
+    ("concierto.event_attend", "concierto", "event", 0.015),
+    ("treasury.track_purchase", "treasury", "transaction", 0.02),
+    ("treasury.artist_tip", "treasury", "transaction", 0.012),
+    ("treasury.subscription_start", "treasury", "transaction", 0.006),
+    ("treasury.refund", "treasury", "transaction", 0.003),
+    ("session_start", "system", None, 0.05),
+    ("page_view", "system", None, 0.08),
+    ("coliseum.leaderboard_view", "coliseum", None, 0.02),
+)
+TREASURY_PAID = ("treasury.track_purchase", "treasury.artist_tip", "treasury.subscription_start")
+TREASURY_STATUSES = ("completed",) * 17 + ("pending", "failed", "refunded")
+
+COLUMNS = (
+    "id",
+    "user_id",
+    "session_id",
+    "device_id",
+    "event_type",
+    "event_category",
+    "entity_type",
+    "entity_id",
+    "metadata",
+    "processed_by_mediaid",
+    "processed_by_treasury",
+    "processed_by_coliseum",
+    "created_at",
+)
+
+
+@dataclass(frozen=True)
+class Generated:
+    events: int
+    artists: int
+    artists_without_profile: int
+    users: int
+    first_day: date
+    last_day: date
+
+
+def _uuids(rng: np.random.Generator, n: int) -> list[str]:
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    return [str(uuid.UUID(bytes=row.tobytes())) for row in raw]
+
+
+def _zipf_weights(n: int, s: float) -> np.ndarray:
+    w = 1.0 / np.arange(1, n + 1) ** s
+    return w / w.sum()
+
+
+def _esc(text: str) -> str:
+    """COPY text format escaping."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def generate(
+    conn: psycopg.Connection,
+    settings: Settings,
+    events: int,
+    days: int,
+    seed: int,
+    end_date: date,
+    chunk_rows: int = 200_000,
+) -> Generated:
+    """Append `events` entries spread over the `days` UTC days ending on `end_date` (inclusive)."""
+    if events < 1 or days < 1:
+        raise ValueError("events and days must be positive")
+    rng = np.random.default_rng(seed)
+    n_artists = int(min(5000, max(20, events // 2000)))
+    n_users = int(max(50, events // 25))
+    n_tracks = n_artists * 8
+    n_concerts = max(5, n_artists // 4)
+
+    artist_ids = _uuids(rng, n_artists)
+    artist_users = _uuids(rng, n_artists)
+    user_ids = _uuids(rng, n_users)
+    track_ids = _uuids(rng, n_tracks)
+    concert_ids = _uuids(rng, n_concerts)
+    track_artist = rng.integers(0, n_artists, n_tracks)
+    concert_artist = rng.integers(0, n_artists, n_concerts)
+    artist_genre = rng.integers(0, len(GENRES), n_artists)
+    track_genre = np.where(
+        rng.random(n_tracks) < 0.8, artist_genre[track_artist], rng.integers(0, len(GENRES), n_tracks)
+    )
+    track_length = rng.integers(90, 420, n_tracks)
+    user_place = rng.integers(0, len(PLACES), n_users)
+    has_profile = rng.random(n_artists) >= 0.08  # about 8% of artists have no profile row
+
+    kinds = np.array([m[3] for m in EVENT_MIX])
+    kind = rng.choice(len(EVENT_MIX), size=events, p=kinds / kinds.sum())
+    artist = rng.choice(n_artists, size=events, p=_zipf_weights(n_artists, 1.07))
+    user = rng.choice(n_users, size=events, p=_zipf_weights(n_users, 0.6))
+    start = datetime.combine(end_date - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
+    offset_us = np.sort(rng.integers(0, days * 86_400 * 1_000_000, events))
+    # Tracks and concerts of the chosen artist (fallback: any) so metadata.artist_id is consistent.
+    tracks_by_artist = [np.flatnonzero(track_artist == a) for a in range(n_artists)]
+    concerts_by_artist = [np.flatnonzero(concert_artist == a) for a in range(n_artists)]
+    pick = rng.random(events)
+    place_roll = rng.random(events)
+    dur_roll = rng.random(events)
+    amount = rng.choice([99, 129, 499, 999, 1500, 2000, 5000], size=events)
+    status = rng.integers(0, len(TREASURY_STATUSES), events)
+    currency = rng.integers(0, len(CURRENCIES), events)
+    entry_ids = _uuids(rng, events)
+    other_place = rng.integers(0, len(PLACES), events)
+
+    # Refunds reverse an earlier paid transaction of the same fan and artist.
+    refund_kind = [m[0] for m in EVENT_MIX].index("treasury.refund")
+    paid_kinds = [[m[0] for m in EVENT_MIX].index(t) for t in TREASURY_PAID]
+    paid_rows = np.flatnonzero(np.isin(kind, paid_kinds))
+    refund_of = np.full(events, -1)
+    for i in np.flatnonzero(kind == refund_kind):
+        earlier = paid_rows[paid_rows < i]
+        if earlier.size:
+            j = earlier[int(pick[i] * earlier.size)]
+            refund_of[i], artist[i], user[i], amount[i], currency[i] = (
+                j,
+                artist[j],
+                user[j],
+                amount[j],
+                currency[j],
+            )
+        else:
+            kind[i] = 0  # nothing to refund yet: a play instead
+
+    timestamps = np.datetime_as_string(
+        np.datetime64(start.replace(tzinfo=None), "us") + offset_us.astype("timedelta64[us]"), unit="us"
+    )
+    day_index = offset_us // (86_400 * 1_000_000)
+
+    def metadata_and_entity(i: int) -> tuple[str | None, str | None, str]:
+        event_type, _category, entity_type, _share = EVENT_MIX[kind[i]]
+        a = artist[i]
+        country, city = PLACES[user_place[user[i]] if place_roll[i] < 0.85 else other_place[i]]
+        where = f'"country": "{country}", "city": "{city}"'
+        if entity_type == "track":
+            own = tracks_by_artist[a]
+            t = own[int(pick[i] * own.size)] if own.size else int(pick[i] * n_tracks)
+            length = int(track_length[t])
+            if event_type == "audio_play":
+                duration = int(dur_roll[i] ** 0.7 * length)
+            elif event_type == "track_skip":
+                duration = int(dur_roll[i] * 25)
+            else:
+                duration = length
+            progress = round(100.0 * duration / length, 1)
+            meta = (
+                f'{{"artist_id": "{artist_ids[a]}", "content_id": "{track_ids[t]}", '
+                f'"genre": "{GENRES[track_genre[t]]}", "duration_seconds": {duration}, '
+                f'"progress_percentage": {progress}, {where}}}'
+            )
+            return entity_type, track_ids[t], meta
+        if entity_type == "artist":
+            return entity_type, artist_ids[a], f'{{"artist_id": "{artist_ids[a]}", {where}}}'
+        if entity_type == "event":
+            own = concerts_by_artist[a]
+            c = own[int(pick[i] * own.size)] if own.size else int(pick[i] * n_concerts)
+            meta = f'{{"artist_id": "{artist_ids[a]}", "event_id": "{concert_ids[c]}", {where}}}'
+            return entity_type, concert_ids[c], meta
+        if entity_type == "transaction":
+            txn_status = TREASURY_STATUSES[status[i]]
+            extra = ""
+            if refund_of[i] >= 0:
+                txn_status = "completed"
+                extra = f', "refunded_transaction_id": "{entry_ids[refund_of[i]]}"'
+            meta = (
+                f'{{"artist_id": "{artist_ids[a]}", "amount_cents": {int(amount[i])}, '
+                f'"currency": "{CURRENCIES[currency[i]]}", "status": "{txn_status}", '
+                f'"transaction_type": "{event_type.split(".", 1)[1]}"{extra}, {where}}}'
+            )
+            return entity_type, entry_ids[i], meta
+        return None, None, f'{{"path": "/{event_type.replace(".", "/")}", {where}}}'
+
+    table = sql.SQL("copy {}.passport_entries ({}) from stdin").format(
+        sql.Identifier(settings.source_schema), sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    )
+    session_cache: dict[tuple[int, int], str] = {}
+    with conn.transaction():
+        with conn.cursor().copy(table) as copy:
+            lines: list[str] = []
+            for i in range(events):
+                event_type, category, _entity_type, _share = EVENT_MIX[kind[i]]
+                entity_type, entity_id, meta = metadata_and_entity(i)
+                u = int(user[i])
+                key = (u, int(day_index[i]))
+                session = session_cache.get(key)
+                if session is None:
+                    session = session_cache[key] = str(
+                        uuid.UUID(int=(seed << 64) ^ (u << 20) ^ key[1], version=4)
+                    )
+                lines.append(
+                    "\t".join(
+                        (
+                            entry_ids[i],
+                            user_ids[u],
+                            session,
+                            f"device-{u % 9973:04d}",
+                            event_type,
+                            category,
+                            entity_type or "\\N",
+                            entity_id or "\\N",
+                            _esc(meta),
+                            "f",
+                            "f",
+                            "f",
+                            timestamps[i] + "+00",
+                        )
+                    )
+                )
+                if len(lines) >= chunk_rows:
+                    copy.write("\n".join(lines) + "\n")
+                    lines.clear()
+            if lines:
+                copy.write("\n".join(lines) + "\n")
+        with conn.cursor().copy(
+            sql.SQL(
+                "copy {}.artist_profiles (id, user_id, artist_name, bio, verified, created_at) from stdin"
+            ).format(sql.Identifier(settings.source_schema))
+        ) as copy:
+            for a in range(n_artists):
+                if has_profile[a]:
+                    name = f"Artist {a + 1:05d} ({GENRES[artist_genre[a]]})"
+                    copy.write_row(
+                        (
+                            artist_ids[a],
+                            artist_users[a],
+                            name,
+                            f"{GENRES[artist_genre[a]]} act",
+                            bool(a % 5 == 0),
+                            start - timedelta(days=30),
+                        )
+                    )
+    conn.execute(sql.SQL("analyze {}.passport_entries").format(sql.Identifier(settings.source_schema)))
+    return Generated(events, n_artists, int((~has_profile).sum()), n_users, start.date(), end_date)

@@ -1,0 +1,26 @@
+"""One asset job per partitioning (Dagster runs a single partitioning per run); see nightly.py."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_seed_assets, coliseum_window_assets
+from dagster_project.assets.publish import coliseum_publish
+from dagster_project.nightly import DAILY_JOB, PUBLISH_JOB, WINDOWS_JOB
+
+# The weights seed is unpartitioned and cheap; reloading it with each daily run keeps them in sync.
+daily_job = define_asset_job(
+    DAILY_JOB,
+    selection=AssetSelection.assets(coliseum_seed_assets, coliseum_daily_assets),
+    description="Stage 0: read the log for one or more UTC days into mutations, quarantine and rollups.",
+)
+windows_job = define_asset_job(
+    WINDOWS_JOB,
+    selection=AssetSelection.assets(coliseum_window_assets),
+    description="Stage 1: domain strength and leaderboard history for one (as-of date, window).",
+)
+publish_job = define_asset_job(
+    PUBLISH_JOB,
+    selection=AssetSelection.assets(coliseum_publish),
+    description="Stage 2: switch the published relations to the as-of date, atomically.",
+)

@@ -1,0 +1,110 @@
+"""The nightly plan for an as-of date D, shared by the schedule (via the chain sensor) and the CLI.
+
+Dagster runs one partitioning per run, so the plan is three stages of runs:
+  0. the daily partitions: D plus every earlier day with unprocessed entries (late data, first load);
+  1. the three window partitions (D, 7d), (D, 30d), (D, alltime) (for a backfill, each date in order);
+  2. publish D.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+
+from dagster_project.settings import WINDOWS
+
+DAILY_JOB = "coliseum_daily"
+WINDOWS_JOB = "coliseum_windows"
+PUBLISH_JOB = "coliseum_publish"
+
+# Dagster's (non-exported) tags for a run over a partition range.
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+TAG_CHAIN = "coliseum/chain"
+TAG_AS_OF = "coliseum/as_of_date"
+TAG_STAGE = "coliseum/stage"
+TAG_PLAN = "coliseum/plan"
+TAG_LAUNCHED_BY = "coliseum/launched_by"
+
+
+@dataclass(frozen=True)
+class Step:
+    job_name: str
+    partition_key: str | None = None
+    partition_range: tuple[str, str] | None = None
+
+    def run_tags(self) -> dict[str, str]:
+        if self.partition_range is None:
+            return {}
+        start, end = self.partition_range
+        return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+
+    @property
+    def label(self) -> str:
+        if self.partition_range:
+            return f"{self.job_name}[{self.partition_range[0]}..{self.partition_range[1]}]"
+        return f"{self.job_name}[{self.partition_key}]"
+
+
+Plan = list[list[Step]]
+
+
+def contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Sorted, de-duplicated days grouped into inclusive [first, last] runs of consecutive days."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def nightly_plan(
+    as_of_dates: Iterable[date], pending: Iterable[date] = (), first_day: date | None = None
+) -> Plan:
+    """Stages for publishing the last of `as_of_dates`; windows run in date order (previous_rank)."""
+    targets = sorted(set(as_of_dates))
+    if not targets:
+        raise ValueError("no as-of date")
+    last = targets[-1]
+    days = {d for d in pending if d <= last and (first_day is None or d >= first_day)} | set(targets)
+    daily_steps = [
+        Step(DAILY_JOB, partition_key=start.isoformat())
+        if start == end
+        else Step(DAILY_JOB, partition_range=(start.isoformat(), end.isoformat()))
+        for start, end in contiguous_ranges(days)
+    ]
+    window_steps = [Step(WINDOWS_JOB, partition_key=f"{d.isoformat()}|{w}") for d in targets for w in WINDOWS]
+    return [daily_steps, window_steps, [Step(PUBLISH_JOB, partition_key=last.isoformat())]]
+
+
+def plan_to_json(plan: Plan) -> str:
+    return json.dumps([[asdict(step) for step in stage] for stage in plan], sort_keys=True)
+
+
+def plan_from_json(text: str) -> Plan:
+    return [
+        [
+            Step(
+                s["job_name"],
+                s["partition_key"],
+                tuple(s["partition_range"]) if s["partition_range"] else None,  # type: ignore[arg-type]
+            )
+            for s in stage
+        ]
+        for stage in json.loads(text)
+    ]
+
+
+def stage_tags(plan: Plan, chain: str, as_of_date: date, stage: int, launched_by: str) -> dict[str, str]:
+    return {
+        TAG_CHAIN: chain,
+        TAG_AS_OF: as_of_date.isoformat(),
+        TAG_STAGE: str(stage),
+        TAG_PLAN: plan_to_json(plan),
+        TAG_LAUNCHED_BY: launched_by,
+    }

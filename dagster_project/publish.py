@@ -1,0 +1,249 @@
+"""Publish: switch the published relations from the last good build to this one in one transaction.
+
+The published relations are views in the publish schema over a per-publication snapshot in the build
+schema. One transaction inserts the new snapshot and repoints every view, so a reader sees the complete
+old set or the complete new set, never a mix. CREATE OR REPLACE VIEW keeps the grants the app relies on.
+Rebuilding or rerunning a partition never touches what is published until the next publish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.settings import DOMAINS, WINDOWS, Settings
+
+PUBLISH_LOCK = "coliseum.publish"
+
+BOARD_COLUMNS = (
+    "rank, entity_id, artist_name, score, event_count, unique_fans, previous_rank, rank_change, as_of_date"
+)
+STRENGTH_COLUMNS = 'entity_id, domain, "window", as_of_date, strength, event_count, unique_fans'
+MUTATION_COLUMNS = (
+    "passport_entry_id, entity_id, domain, event_type, effective_delta, weight_version, created_at"
+)
+
+INFRA_DDL = (
+    """
+    create table if not exists {build}.coliseum_publications (
+        publication_id bigserial primary key,
+        as_of_date date not null,
+        dagster_run_id text,
+        published_at timestamptz not null default now(),
+        row_counts jsonb
+    )
+    """,
+    """
+    create table if not exists {build}.coliseum_published_leaderboards (
+        publication_id bigint not null,
+        domain text not null,
+        "window" text not null,
+        rank bigint not null,
+        entity_id uuid not null,
+        artist_name text,
+        score numeric not null,
+        event_count bigint not null,
+        unique_fans bigint not null,
+        previous_rank bigint,
+        rank_change bigint,
+        as_of_date date not null
+    )
+    """,
+    """
+    create index if not exists coliseum_published_leaderboards_idx
+        on {build}.coliseum_published_leaderboards (publication_id, domain, "window", rank)
+    """,
+    """
+    create table if not exists {build}.coliseum_published_strength (
+        publication_id bigint not null,
+        entity_id uuid not null,
+        domain text not null,
+        "window" text not null,
+        as_of_date date not null,
+        strength numeric not null,
+        event_count bigint not null,
+        unique_fans bigint not null
+    )
+    """,
+    """
+    create index if not exists coliseum_published_strength_idx
+        on {build}.coliseum_published_strength (publication_id, entity_id)
+    """,
+)
+
+
+def board_name(domain: str, window: str) -> str:
+    return f"coliseum_leaderboard_{domain.lower()}_{window}"
+
+
+BOARDS: tuple[tuple[str, str], ...] = tuple((d, w) for d in DOMAINS for w in WINDOWS)
+BOARD_NAMES: tuple[str, ...] = tuple(board_name(d, w) for d, w in BOARDS)
+PUBLISHED_NAMES: tuple[str, ...] = (*BOARD_NAMES, "coliseum_domain_strength", "coliseum_dna_mutations")
+
+
+class PublishConflictError(RuntimeError):
+    """A published name is taken by something publish must not replace (a table, a materialized view)."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    publication_id: int
+    as_of_date: date
+    row_counts: dict[str, int]
+
+
+def publish(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_id: str) -> Publication:
+    build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
+    with conn.transaction():
+        # Two publishes at once would interleave view switches; the second waits for the first.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PUBLISH_LOCK,))
+        for ddl in INFRA_DDL:
+            conn.execute(sql.SQL(ddl).format(build=build))
+        conn.execute(sql.SQL("create schema if not exists {}").format(target))
+        _refuse_non_views(conn, settings.publish_schema)
+
+        publication_id = conn.execute(
+            sql.SQL(
+                "insert into {}.coliseum_publications (as_of_date, dagster_run_id) values (%s, %s) "
+                "returning publication_id"
+            ).format(build),
+            (as_of_date, run_id),
+        ).fetchone()[0]
+        conn.execute(
+            sql.SQL(
+                """
+                insert into {build}.coliseum_published_leaderboards
+                select %(pid)s, domain, "window", rank, entity_id, artist_name, score, event_count,
+                       unique_fans, previous_rank, rank_change, as_of_date
+                from {build}.coliseum_leaderboard_history
+                where as_of_date = %(d)s
+                """
+            ).format(build=build),
+            {"pid": publication_id, "d": as_of_date},
+        )
+        conn.execute(
+            sql.SQL(
+                """
+                insert into {build}.coliseum_published_strength
+                select %(pid)s, entity_id, domain, "window", as_of_date, strength, event_count, unique_fans
+                from {build}.coliseum_domain_strength
+                where as_of_date = %(d)s
+                """
+            ).format(build=build),
+            {"pid": publication_id, "d": as_of_date},
+        )
+        for domain, window in BOARDS:
+            conn.execute(
+                sql.SQL(
+                    """
+                    create or replace view {target}.{name} as
+                    select {columns} from {build}.coliseum_published_leaderboards
+                    where publication_id = {pid} and domain = {domain} and "window" = {window}
+                    order by rank, entity_id
+                    """
+                ).format(
+                    target=target,
+                    name=sql.Identifier(board_name(domain, window)),
+                    columns=sql.SQL(BOARD_COLUMNS),
+                    build=build,
+                    pid=sql.Literal(publication_id),
+                    domain=sql.Literal(domain),
+                    window=sql.Literal(window),
+                )
+            )
+        conn.execute(
+            sql.SQL(
+                "create or replace view {target}.coliseum_domain_strength as select {columns} "
+                "from {build}.coliseum_published_strength where publication_id = {pid}"
+            ).format(
+                target=target, columns=sql.SQL(STRENGTH_COLUMNS), build=build, pid=sql.Literal(publication_id)
+            )
+        )
+        # Mutations are a log: the view is live, bounded by the published as-of date.
+        conn.execute(
+            sql.SQL(
+                "create or replace view {target}.coliseum_dna_mutations as select {columns} "
+                "from {build}.coliseum_dna_mutations where activity_date <= {as_of}"
+            ).format(
+                target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build, as_of=sql.Literal(as_of_date)
+            )
+        )
+        row_counts = _row_counts(conn, settings, publication_id)
+        conn.execute(
+            sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(
+                build
+            ),
+            (psycopg.types.json.Jsonb(row_counts), publication_id),
+        )
+        _prune(conn, settings)
+    return Publication(publication_id, as_of_date, row_counts)
+
+
+def _refuse_non_views(conn: psycopg.Connection, schema: str) -> None:
+    rows = conn.execute(
+        """
+        select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = %s and c.relname = any(%s) and c.relkind <> 'v'
+        """,
+        (schema, list(PUBLISHED_NAMES)),
+    ).fetchall()
+    if rows:
+        found = ", ".join(f"{schema}.{name} (relkind {kind})" for name, kind in rows)
+        raise PublishConflictError(
+            f"cannot publish: {found} exist(s) and are not views; rename or drop them after checking "
+            "nothing reads them (legacy migration objects?)"
+        )
+
+
+def _row_counts(conn: psycopg.Connection, settings: Settings, publication_id: int) -> dict[str, int]:
+    build = sql.Identifier(settings.build_schema)
+    counts = {board_name(d, w): 0 for d, w in BOARDS}
+    for domain, window, n in conn.execute(
+        sql.SQL(
+            'select domain, "window", count(*) from {}.coliseum_published_leaderboards '
+            'where publication_id = %s group by domain, "window"'
+        ).format(build),
+        (publication_id,),
+    ):
+        counts[board_name(domain, window)] = n
+    counts["coliseum_domain_strength"] = conn.execute(
+        sql.SQL("select count(*) from {}.coliseum_published_strength where publication_id = %s").format(
+            build
+        ),
+        (publication_id,),
+    ).fetchone()[0]
+    return counts
+
+
+def _prune(conn: psycopg.Connection, settings: Settings) -> None:
+    """Keep the last few publications (for diffing and rollback); older snapshots are deleted."""
+    build = sql.Identifier(settings.build_schema)
+    keep = sql.SQL(
+        "select publication_id from {}.coliseum_publications order by publication_id desc limit %(n)s"
+    ).format(build)
+    for table in ("coliseum_published_leaderboards", "coliseum_published_strength"):
+        conn.execute(
+            sql.SQL("delete from {}.{} where publication_id not in ({})").format(
+                build, sql.Identifier(table), keep
+            ),
+            {"n": settings.publications_kept},
+        )
+
+
+def current_publication(conn: psycopg.Connection, settings: Settings) -> Publication | None:
+    build = sql.Identifier(settings.build_schema)
+    exists = conn.execute(
+        "select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",)
+    ).fetchone()[0]
+    if exists is None:
+        return None
+    row = conn.execute(
+        sql.SQL(
+            "select publication_id, as_of_date, row_counts from {}.coliseum_publications "
+            "order by publication_id desc limit 1"
+        ).format(build)
+    ).fetchone()
+    return Publication(row[0], row[1], row[2] or {}) if row else None

@@ -1,0 +1,139 @@
+"""Execute a nightly plan in-process as real Dagster runs recorded in DAGSTER_HOME (CLI and tests)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from dagster import DagsterInstance
+from psycopg import sql
+
+from dagster_project.database import connect, export_dbt_env
+from dagster_project.late_data import pending_days
+from dagster_project.nightly import Plan, nightly_plan, stage_tags
+from dagster_project.publish import current_publication
+from dagster_project.settings import Settings
+
+
+class PipelineRunError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    as_of_date: date
+    days: list[date]
+    entries_read: int
+    mutations_written: int
+    artists_ranked: int
+    publication_id: int | None
+    seconds: float
+    run_ids: list[str]
+
+    def line(self) -> str:
+        return (
+            f"as of {self.as_of_date}: {self.entries_read} entries read over {len(self.days)} day(s), "
+            f"{self.mutations_written} mutations written, {self.artists_ranked} artists ranked, "
+            f"publication {self.publication_id}, {self.seconds:.1f} s"
+        )
+
+
+def dagster_instance(settings: Settings) -> DagsterInstance:
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    return DagsterInstance.get()
+
+
+def execute_plan(
+    plan: Plan, as_of_date: date, instance: DagsterInstance, launched_by: str = "cli", log=print
+) -> list[str]:
+    """Run each stage's steps in order; stop at the first failed run (nothing later is published)."""
+    from dagster_project.definitions import defs  # needs the prepared manifest
+
+    chain = f"{launched_by}-{uuid.uuid4().hex[:12]}"
+    run_ids = []
+    for index, stage in enumerate(plan):
+        tags = stage_tags(plan, chain, as_of_date, index, launched_by)
+        for step in stage:
+            job = defs.resolve_job_def(step.job_name)
+            started = time.monotonic()
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=step.partition_key,
+                tags={**tags, **step.run_tags()},
+                raise_on_error=False,
+            )
+            run_ids.append(result.run_id)
+            log(
+                f"  {step.label}: {'ok' if result.success else 'FAILED'} ({time.monotonic() - started:.1f} s)"
+            )
+            if not result.success:
+                failures = [
+                    f"{event.step_key}: {event.event_specific_data.error.message.strip()}"  # type: ignore[union-attr]
+                    for event in result.all_events
+                    if event.is_step_failure and event.event_specific_data
+                ]
+                raise PipelineRunError(
+                    f"run {result.run_id} ({step.label}) failed; the last publication is unchanged.\n"
+                    + "\n".join(failures)
+                )
+    return run_ids
+
+
+def run_pipeline(
+    url: str, settings: Settings, as_of_dates: list[date], instance: DagsterInstance | None = None, log=print
+) -> RunSummary:
+    started = time.monotonic()
+    export_dbt_env(url)
+    instance = instance or dagster_instance(settings)
+    with connect(url) as conn:
+        pending = pending_days(conn, settings, max(as_of_dates))
+    plan = nightly_plan(as_of_dates, pending, first_day=settings.partitions_start)
+    days = sorted(
+        {date.fromisoformat(s.partition_key) for s in plan[0] if s.partition_key}
+        | {d for s in plan[0] if s.partition_range for d in _days(*s.partition_range)}
+    )
+    run_ids = execute_plan(plan, max(as_of_dates), instance, log=log)
+    with connect(url) as conn:
+        summary = _summarize(conn, settings, days)
+        publication = current_publication(conn, settings)
+    return RunSummary(
+        as_of_date=max(as_of_dates),
+        days=days,
+        entries_read=summary[0],
+        mutations_written=summary[1],
+        artists_ranked=summary[2],
+        publication_id=publication.publication_id if publication else None,
+        seconds=time.monotonic() - started,
+        run_ids=run_ids,
+    )
+
+
+def _days(start: str, end: str) -> list[date]:
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]
+
+
+def _summarize(conn, settings: Settings, days: list[date]) -> tuple[int, int, int]:
+    source, build, target = (
+        sql.Identifier(settings.source_schema),
+        sql.Identifier(settings.build_schema),
+        sql.Identifier(settings.publish_schema),
+    )
+    entries = conn.execute(
+        sql.SQL(
+            "select count(*) from {}.passport_entries where (created_at at time zone 'UTC')::date = any(%s)"
+        ).format(source),
+        (days,),
+    ).fetchone()[0]
+    mutations = conn.execute(
+        sql.SQL("select count(*) from {}.coliseum_dna_mutations where activity_date = any(%s)").format(build),
+        (days,),
+    ).fetchone()[0]
+    ranked = conn.execute(
+        sql.SQL("select count(distinct entity_id) from {}.coliseum_domain_strength").format(target)
+    ).fetchone()[0]
+    return entries, mutations, ranked

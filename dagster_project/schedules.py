@@ -1,0 +1,43 @@
+"""The nightly schedule: at the configured UTC hour, start the plan for D = yesterday."""
+
+from datetime import date, timedelta
+
+from dagster import RunRequest, ScheduleEvaluationContext, schedule
+
+from dagster_project.late_data import pending_days
+from dagster_project.nightly import DAILY_JOB, nightly_plan, stage_tags
+from dagster_project.resources import PostgresResource
+from dagster_project.settings import get_settings
+
+
+def as_of_for_tick(scheduled: date) -> date:
+    """The nightly run computes yesterday: the last complete UTC day."""
+    return scheduled - timedelta(days=1)
+
+
+@schedule(
+    name="coliseum_nightly",
+    cron_schedule=f"0 {get_settings().schedule_hour} * * *",
+    job_name=DAILY_JOB,
+    execution_timezone="UTC",
+    description="Nightly: daily partitions (yesterday + late days), then its three windows, then publish.",
+)
+def coliseum_nightly_schedule(
+    context: ScheduleEvaluationContext, postgres: PostgresResource
+) -> list[RunRequest]:
+    settings = get_settings()
+    as_of_date = as_of_for_tick(context.scheduled_execution_time.date())
+    with postgres.connect() as conn:
+        pending = pending_days(conn, settings, as_of_date)
+    plan = nightly_plan([as_of_date], pending, first_day=settings.partitions_start)
+    chain = f"nightly-{as_of_date.isoformat()}-{int(context.scheduled_execution_time.timestamp())}"
+    tags = stage_tags(plan, chain, as_of_date, stage=0, launched_by="schedule")
+    return [
+        RunRequest(
+            run_key=f"{chain}:0:{i}",
+            job_name=step.job_name,
+            partition_key=step.partition_key,
+            tags={**tags, **step.run_tags()},
+        )
+        for i, step in enumerate(plan[0])
+    ]

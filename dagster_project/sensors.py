@@ -1,0 +1,61 @@
+"""Advances a scheduled nightly plan: when every run of a stage succeeded, launch the next stage."""
+
+from datetime import date
+
+from dagster import (
+    DagsterRunStatus,
+    RunRequest,
+    RunsFilter,
+    RunStatusSensorContext,
+    SkipReason,
+    run_status_sensor,
+)
+
+from dagster_project.jobs import daily_job, publish_job, windows_job
+from dagster_project.nightly import (
+    TAG_AS_OF,
+    TAG_CHAIN,
+    TAG_LAUNCHED_BY,
+    TAG_PLAN,
+    TAG_STAGE,
+    plan_from_json,
+    stage_tags,
+)
+
+
+def next_stage_requests(context: RunStatusSensorContext) -> list[RunRequest] | SkipReason:
+    tags = context.dagster_run.tags
+    if tags.get(TAG_LAUNCHED_BY) != "schedule" or TAG_PLAN not in tags:
+        # The CLI drives its own stages in-process; only scheduled chains are advanced here.
+        return SkipReason("run is not part of a scheduled nightly plan")
+    plan = plan_from_json(tags[TAG_PLAN])
+    chain, stage = tags[TAG_CHAIN], int(tags[TAG_STAGE])
+    if stage + 1 >= len(plan):
+        return SkipReason(f"{chain}: plan complete")
+    done = context.instance.get_runs_count(
+        RunsFilter(tags={TAG_CHAIN: chain, TAG_STAGE: str(stage)}, statuses=[DagsterRunStatus.SUCCESS])
+    )
+    if done < len(plan[stage]):
+        return SkipReason(f"{chain}: stage {stage} has {done}/{len(plan[stage])} successful runs")
+    as_of_date = date.fromisoformat(tags[TAG_AS_OF])
+    next_tags = stage_tags(plan, chain, as_of_date, stage + 1, launched_by="schedule")
+    return [
+        RunRequest(
+            run_key=f"{chain}:{stage + 1}:{i}",  # the same stage is never launched twice
+            job_name=step.job_name,
+            partition_key=step.partition_key,
+            tags={**next_tags, **step.run_tags()},
+        )
+        for i, step in enumerate(plan[stage + 1])
+    ]
+
+
+@run_status_sensor(
+    name="coliseum_nightly_chain",
+    run_status=DagsterRunStatus.SUCCESS,
+    monitored_jobs=[daily_job, windows_job],
+    request_jobs=[windows_job, publish_job],
+    description="Launches the next stage of a scheduled nightly plan once the current stage succeeded.",
+)
+def coliseum_nightly_chain(context: RunStatusSensorContext):
+    return next_stage_requests(context)

@@ -1,0 +1,64 @@
+"""The one place where Coliseum reads its configuration (environment variables with defaults)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+
+WINDOWS: tuple[str, ...] = ("7d", "30d", "alltime")
+DOMAINS: tuple[str, ...] = ("A", "T", "G", "C")
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _schema(name: str, default: str) -> str:
+    value = os.environ.get(name, default)
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{name}={value!r} is not a plain lower-case Postgres identifier")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    """Explicit Postgres URL; None means the embedded pgserver under `home`."""
+    home: Path
+    dagster_home: Path
+    source_schema: str
+    build_schema: str
+    publish_schema: str
+    partitions_start: date
+    schedule_hour: int
+    publications_kept: int
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+
+def get_settings() -> Settings:
+    """Read the environment now (not at import), so tests and the CLI can point it elsewhere."""
+    home = Path(os.environ.get("COLISEUM_HOME", PROJECT_ROOT / ".coliseum")).resolve()
+    settings = Settings(
+        database_url=os.environ.get("COLISEUM_DATABASE_URL") or None,
+        home=home,
+        dagster_home=Path(os.environ.get("DAGSTER_HOME", home / "dagster_home")).resolve(),
+        source_schema=_schema("COLISEUM_SOURCE_SCHEMA", "public"),
+        build_schema=_schema("COLISEUM_BUILD_SCHEMA", "coliseum"),
+        publish_schema=_schema("COLISEUM_PUBLISH_SCHEMA", "public"),
+        partitions_start=date.fromisoformat(os.environ.get("COLISEUM_PARTITIONS_START", "2025-01-01")),
+        schedule_hour=int(os.environ.get("COLISEUM_SCHEDULE_HOUR", "2")),
+        publications_kept=int(os.environ.get("COLISEUM_PUBLICATIONS_KEPT", "7")),
+    )
+    if settings.build_schema == settings.publish_schema:
+        # Published views carry the same names as the build tables; one schema cannot hold both.
+        raise ValueError("COLISEUM_BUILD_SCHEMA and COLISEUM_PUBLISH_SCHEMA must differ")
+    if not 0 <= settings.schedule_hour <= 23:
+        raise ValueError("COLISEUM_SCHEDULE_HOUR must be 0-23")
+    return settings

@@ -1,0 +1,41 @@
+{#- Partition parameters come from --vars (built by dagster_project/dbt_vars.py). They are required when a
+    model executes, so a run without them fails loudly instead of silently processing nothing. -#}
+{% macro partition_var(name) %}
+  {%- set value = var(name) -%}
+  {%- if execute and value is none -%}
+    {{ exceptions.raise_compiler_error("dbt var '" ~ name ~ "' is required for " ~ model.name) }}
+  {%- endif -%}
+  {{- return(value) -}}
+{% endmacro %}
+
+{#- Midnight UTC of an ISO date, as a timestamptz literal: never depends on the session time zone. -#}
+{% macro utc_midnight(iso_date) -%}
+  '{{ iso_date }} 00:00:00+00'::timestamptz
+{%- endmacro %}
+
+{% macro window_days(window) %}
+  {%- set days = {"7d": 7, "30d": 30, "alltime": none} -%}
+  {%- if execute and window not in days -%}
+    {{ exceptions.raise_compiler_error("unknown window '" ~ window ~ "' (expected 7d, 30d or alltime)") }}
+  {%- endif -%}
+  {{- return(days.get(window)) -}}
+{% endmacro %}
+
+{#- Daily rows in the window [D - days + 1, D], on a date column. -#}
+{% macro in_window(date_column, as_of_date, window) -%}
+  {%- set days = window_days(window) -%}
+  {{ date_column }} <= '{{ as_of_date }}'::date
+  {%- if days is not none %} and {{ date_column }} >= '{{ as_of_date }}'::date - {{ days - 1 }}{% endif %}
+{%- endmacro %}
+
+{#- The rows of the current partition in a built relation: what the replace_partition strategy deletes. -#}
+{% macro current_partition_predicate() %}
+  {%- set grain = config.get("partition_grain") -%}
+  {%- if grain == "day" -%}
+    activity_date >= '{{ partition_var("start_date") }}'::date and activity_date < '{{ partition_var("end_date") }}'::date
+  {%- elif grain == "window" -%}
+    as_of_date = '{{ partition_var("as_of_date") }}'::date and "window" = '{{ partition_var("window") }}'
+  {%- else -%}
+    {{ exceptions.raise_compiler_error(model.name ~ ": partition_grain must be 'day' or 'window'") }}
+  {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,84 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='replace_partition',
+    partition_grain='day',
+    on_schema_change='fail',
+    indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
+  )
+}}
+{%- set start_date = partition_var('start_date') -%}
+{%- set end_date = partition_var('end_date') -%}
+
+with entries as (
+
+    select * from {{ ref('stg_passport__entries') }}
+    where activity_date >= '{{ start_date }}'::date
+      and activity_date < '{{ end_date }}'::date
+      and rejection_reason is null
+
+),
+
+weights as (
+
+    select * from {{ influence_weights_ranges() }}
+
+),
+
+scored as (
+
+    select
+        entries.passport_entry_id,
+        entries.artist_id,
+        entries.user_id,
+        entries.event_type,
+        entries.created_at,
+        entries.activity_date,
+        weights.weight_version,
+        weights.base_intensity,
+        weights.weight_a,
+        weights.weight_t,
+        weights.weight_g,
+        weights.weight_c,
+        -- Quality factor: a play shorter than the minimum, or a payment that did not complete, counts 0.
+        case
+            when weights.min_duration_seconds is not null
+                 and coalesce(entries.duration_seconds, 0) < weights.min_duration_seconds then 0
+            when weights.requires_completed_status
+                 and entries.status is distinct from 'completed' then 0
+            else 1
+        end as quality_factor
+    from entries
+    inner join weights
+        on weights.event_type = entries.event_type
+        and {{ weights_in_force('weights', 'entries.activity_date') }}
+
+),
+
+unpivoted as (
+
+    select
+        scored.passport_entry_id,
+        scored.artist_id as entity_id,
+        domains.domain,
+        scored.event_type,
+        (scored.base_intensity * domains.weight * scored.quality_factor)::numeric(18, 4) as effective_delta,
+        scored.weight_version,
+        scored.quality_factor,
+        scored.user_id,
+        scored.created_at,
+        scored.activity_date
+    from scored
+    cross join lateral (
+        values ('A', scored.weight_a), ('T', scored.weight_t), ('G', scored.weight_g), ('C', scored.weight_c)
+    ) as domains (domain, weight)
+
+),
+
+final as (
+
+    select * from unpivoted where effective_delta <> 0
+
+)
+
+select * from final

@@ -1,0 +1,74 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='replace_partition',
+    partition_grain='window',
+    on_schema_change='fail',
+    indexes=[{'columns': ['as_of_date', '"window"', 'domain']}],
+  )
+}}
+{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set window = partition_var('window') -%}
+{#- Every board of every as-of date; the publish step copies one as-of date into the published relations. -#}
+
+with strength as (
+
+    select * from {{ ref('coliseum_domain_strength') }}
+    where as_of_date = '{{ as_of_date }}'::date and "window" = '{{ window }}'
+
+),
+
+profiles as (
+
+    select id::text as entity_id, artist_name from {{ source('passport', 'artist_profiles') }}
+
+),
+
+ranked as (
+
+    select
+        strength.*,
+        -- Competition rank (1, 2, 2, 4); ties are listed by entity_id when read.
+        rank() over (partition by strength.domain order by strength.strength desc) as rank
+    from strength
+
+),
+
+previous as (
+
+    {% if is_incremental() -%}
+    select domain, entity_id, rank as previous_rank
+    from {{ this }}
+    where as_of_date = '{{ as_of_date }}'::date - 1 and "window" = '{{ window }}'
+    {%- else -%}
+    select null::text as domain, null::uuid as entity_id, null::bigint as previous_rank
+    where false
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        ranked.as_of_date,
+        ranked."window",
+        ranked.domain,
+        ranked.rank,
+        ranked.entity_id,
+        -- The old inner join dropped artists without a profile; they are ranked under a fallback name.
+        coalesce(profiles.artist_name, 'Unknown artist ' || left(ranked.entity_id::text, 8)) as artist_name,
+        profiles.entity_id is null as missing_profile,
+        ranked.strength as score,
+        ranked.event_count,
+        ranked.unique_fans,
+        previous.previous_rank,
+        previous.previous_rank - ranked.rank as rank_change
+    from ranked
+    left join profiles on profiles.entity_id = ranked.entity_id::text
+    left join previous
+        on previous.domain = ranked.domain
+        and previous.entity_id = ranked.entity_id
+
+)
+
+select * from final
