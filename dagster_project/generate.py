@@ -151,7 +151,8 @@ def generate(
 
     kinds = np.array([m[3] for m in EVENT_MIX])
     kind = rng.choice(len(EVENT_MIX), size=events, p=kinds / kinds.sum())
-    artist = rng.choice(n_artists, size=events, p=_zipf_weights(n_artists, 1.07))
+    # Popularity rank is shuffled so artist numbering does not give the leaderboard order away.
+    artist = rng.permutation(n_artists)[rng.choice(n_artists, size=events, p=_zipf_weights(n_artists, 1.07))]
     user = rng.choice(n_users, size=events, p=_zipf_weights(n_users, 0.6))
     start = datetime.combine(end_date - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     offset_us = np.sort(rng.integers(0, days * 86_400 * 1_000_000, events))

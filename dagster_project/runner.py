@@ -18,6 +18,10 @@ from dagster_project.publish import current_publication
 from dagster_project.settings import Settings
 
 
+# The full event log stays in DAGSTER_HOME (and the UI); the terminal gets warnings and errors only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 class PipelineRunError(RuntimeError):
     pass
 
@@ -64,6 +68,7 @@ def execute_plan(
                 instance=instance,
                 partition_key=step.partition_key,
                 tags={**tags, **step.run_tags()},
+                run_config=QUIET,
                 raise_on_error=False,
             )
             run_ids.append(result.run_id)
