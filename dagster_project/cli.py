@@ -67,9 +67,9 @@ def _print_boards(url: str, top: int) -> None:
         for domain, window in BOARDS:
             name = board_name(domain, window)
             rows = conn.execute(
-                sql.SQL(
-                    "select rank, artist_name, score, event_count, unique_fans from {}.{} limit %s"
-                ).format(sql.Identifier(settings.publish_schema), sql.Identifier(name)),
+                sql.SQL("select rank, artist_name, score, event_count, unique_fans from {}.{} limit %s").format(
+                    sql.Identifier(settings.publish_schema), sql.Identifier(name)
+                ),
                 (top,),
             ).fetchall()
             print(f"\n{name}")
@@ -94,9 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if _log_is_empty(url):
         with connect(url) as conn:
             demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, end)
-        print(
-            f"empty log: loaded a demo dataset of {demo.events} entries ({demo.first_day}..{demo.last_day})"
-        )
+        print(f"empty log: loaded a demo dataset of {demo.events} entries ({demo.first_day}..{demo.last_day})")
     ensure_manifest()
     dates = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
     print(f"running the nightly plan for {dates[0]}..{dates[-1]}")
@@ -150,9 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coliseum", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser(
-        "init-db", help="create the source tables and indexes (idempotent, additive)"
-    ).set_defaults(func=cmd_init_db)
+    sub.add_parser("init-db", help="create the source tables and indexes (idempotent, additive)").set_defaults(
+        func=cmd_init_db
+    )
 
     gen = sub.add_parser("generate", help="bulk-load a deterministic synthetic passport log")
     gen.add_argument("--events", type=int, default=100_000)

@@ -249,9 +249,7 @@ def generate(
                 key = (u, int(day_index[i]))
                 session = session_cache.get(key)
                 if session is None:
-                    session = session_cache[key] = str(
-                        uuid.UUID(int=(seed << 64) ^ (u << 20) ^ key[1], version=4)
-                    )
+                    session = session_cache[key] = str(uuid.UUID(int=(seed << 64) ^ (u << 20) ^ key[1], version=4))
                 lines.append(
                     "\t".join(
                         (
@@ -277,9 +275,9 @@ def generate(
             if lines:
                 copy.write("\n".join(lines) + "\n")
         with conn.cursor().copy(
-            sql.SQL(
-                "copy {}.artist_profiles (id, user_id, artist_name, bio, verified, created_at) from stdin"
-            ).format(sql.Identifier(settings.source_schema))
+            sql.SQL("copy {}.artist_profiles (id, user_id, artist_name, bio, verified, created_at) from stdin").format(
+                sql.Identifier(settings.source_schema)
+            )
         ) as copy:
             for a in range(n_artists):
                 if has_profile[a]:

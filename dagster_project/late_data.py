@@ -30,14 +30,10 @@ def pending_days(conn: psycopg.Connection, settings: Settings, through: date) ->
 def late_days(conn: psycopg.Connection, settings: Settings) -> list[date]:
     """Already processed days that received entries afterwards: they need a rerun to count them."""
     build = sql.Identifier(settings.build_schema)
-    exists = conn.execute(
-        "select to_regclass(%s)", (f"{settings.build_schema}.stg_passport__entries",)
-    ).fetchone()[0]
+    exists = conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.stg_passport__entries",)).fetchone()[0]
     if exists is None:
         return []
-    last_processed = conn.execute(
-        sql.SQL("select max(activity_date) from {}.stg_passport__entries").format(build)
-    )
+    last_processed = conn.execute(sql.SQL("select max(activity_date) from {}.stg_passport__entries").format(build))
     last = last_processed.fetchone()[0]
     if last is None:
         return []

@@ -63,9 +63,7 @@ def contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
-def nightly_plan(
-    as_of_dates: Iterable[date], pending: Iterable[date] = (), first_day: date | None = None
-) -> Plan:
+def nightly_plan(as_of_dates: Iterable[date], pending: Iterable[date] = (), first_day: date | None = None) -> Plan:
     """Stages for publishing the last of `as_of_dates`; windows run in date order (previous_rank)."""
     targets = sorted(set(as_of_dates))
     if not targets:

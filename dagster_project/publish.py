@@ -18,13 +18,9 @@ from dagster_project.settings import DOMAINS, WINDOWS, Settings
 
 PUBLISH_LOCK = "coliseum.publish"
 
-BOARD_COLUMNS = (
-    "rank, entity_id, artist_name, score, event_count, unique_fans, previous_rank, rank_change, as_of_date"
-)
+BOARD_COLUMNS = "rank, entity_id, artist_name, score, event_count, unique_fans, previous_rank, rank_change, as_of_date"
 STRENGTH_COLUMNS = 'entity_id, domain, "window", as_of_date, strength, event_count, unique_fans'
-MUTATION_COLUMNS = (
-    "passport_entry_id, entity_id, domain, event_type, effective_delta, weight_version, created_at"
-)
+MUTATION_COLUMNS = "passport_entry_id, entity_id, domain, event_type, effective_delta, weight_version, created_at"
 
 INFRA_DDL = (
     """
@@ -158,24 +154,18 @@ def publish(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_
             sql.SQL(
                 "create or replace view {target}.coliseum_domain_strength as select {columns} "
                 "from {build}.coliseum_published_strength where publication_id = {pid}"
-            ).format(
-                target=target, columns=sql.SQL(STRENGTH_COLUMNS), build=build, pid=sql.Literal(publication_id)
-            )
+            ).format(target=target, columns=sql.SQL(STRENGTH_COLUMNS), build=build, pid=sql.Literal(publication_id))
         )
         # Mutations are a log: the view is live, bounded by the published as-of date.
         conn.execute(
             sql.SQL(
                 "create or replace view {target}.coliseum_dna_mutations as select {columns} "
                 "from {build}.coliseum_dna_mutations where activity_date <= {as_of}"
-            ).format(
-                target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build, as_of=sql.Literal(as_of_date)
-            )
+            ).format(target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build, as_of=sql.Literal(as_of_date))
         )
         row_counts = _row_counts(conn, settings, publication_id)
         conn.execute(
-            sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(
-                build
-            ),
+            sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(build),
             (psycopg.types.json.Jsonb(row_counts), publication_id),
         )
         _prune(conn, settings)
@@ -210,9 +200,7 @@ def _row_counts(conn: psycopg.Connection, settings: Settings, publication_id: in
     ):
         counts[board_name(domain, window)] = n
     counts["coliseum_domain_strength"] = conn.execute(
-        sql.SQL("select count(*) from {}.coliseum_published_strength where publication_id = %s").format(
-            build
-        ),
+        sql.SQL("select count(*) from {}.coliseum_published_strength where publication_id = %s").format(build),
         (publication_id,),
     ).fetchone()[0]
     return counts
@@ -226,18 +214,14 @@ def _prune(conn: psycopg.Connection, settings: Settings) -> None:
     ).format(build)
     for table in ("coliseum_published_leaderboards", "coliseum_published_strength"):
         conn.execute(
-            sql.SQL("delete from {}.{} where publication_id not in ({})").format(
-                build, sql.Identifier(table), keep
-            ),
+            sql.SQL("delete from {}.{} where publication_id not in ({})").format(build, sql.Identifier(table), keep),
             {"n": settings.publications_kept},
         )
 
 
 def current_publication(conn: psycopg.Connection, settings: Settings) -> Publication | None:
     build = sql.Identifier(settings.build_schema)
-    exists = conn.execute(
-        "select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",)
-    ).fetchone()[0]
+    exists = conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",)).fetchone()[0]
     if exists is None:
         return None
     row = conn.execute(

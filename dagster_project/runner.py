@@ -17,7 +17,6 @@ from dagster_project.nightly import Plan, nightly_plan, stage_tags
 from dagster_project.publish import current_publication
 from dagster_project.settings import Settings
 
-
 # The full event log stays in DAGSTER_HOME (and the UI); the terminal gets warnings and errors only.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -72,9 +71,7 @@ def execute_plan(
                 raise_on_error=False,
             )
             run_ids.append(result.run_id)
-            log(
-                f"  {step.label}: {'ok' if result.success else 'FAILED'} ({time.monotonic() - started:.1f} s)"
-            )
+            log(f"  {step.label}: {'ok' if result.success else 'FAILED'} ({time.monotonic() - started:.1f} s)")
             if not result.success:
                 failures = [
                     f"{event.step_key}: {event.event_specific_data.error.message.strip()}"  # type: ignore[union-attr]

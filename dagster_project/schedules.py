@@ -22,9 +22,7 @@ def as_of_for_tick(scheduled: date) -> date:
     execution_timezone="UTC",
     description="Nightly: daily partitions (yesterday + late days), then its three windows, then publish.",
 )
-def coliseum_nightly_schedule(
-    context: ScheduleEvaluationContext, postgres: PostgresResource
-) -> list[RunRequest]:
+def coliseum_nightly_schedule(context: ScheduleEvaluationContext, postgres: PostgresResource) -> list[RunRequest]:
     settings = get_settings()
     as_of_date = as_of_for_tick(context.scheduled_execution_time.date())
     with postgres.connect() as conn:

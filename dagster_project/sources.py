@@ -87,6 +87,4 @@ def _drop_invalid_index(conn, schema: str, name: str) -> None:
         (schema, name),
     ).fetchone()
     if invalid:
-        conn.execute(
-            sql.SQL("drop index concurrently {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-        )
+        conn.execute(sql.SQL("drop index concurrently {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))

@@ -46,9 +46,7 @@ def insert_profile(conn: psycopg.Connection, artist_id: str, name: str) -> None:
     )
 
 
-def follow(
-    conn: psycopg.Connection, artist_id: str, user_id: str, at: datetime, unfollow: bool = False
-) -> str:
+def follow(conn: psycopg.Connection, artist_id: str, user_id: str, at: datetime, unfollow: bool = False) -> str:
     return insert_entry(
         conn,
         user_id=user_id,
@@ -60,9 +58,7 @@ def follow(
     )
 
 
-def table_rows(
-    conn: psycopg.Connection, relation: str, order_by: str, exclude: tuple[str, ...] = ()
-) -> list[tuple]:
+def table_rows(conn: psycopg.Connection, relation: str, order_by: str, exclude: tuple[str, ...] = ()) -> list[tuple]:
     columns = [
         row[0]
         for row in conn.execute(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
@@ -25,9 +25,7 @@ def load_weights() -> list[dict]:
 
 
 def _weights_for(weights: list[dict], event_type: str | None, day: date) -> dict | None:
-    candidates = [
-        w for w in weights if w["event_type"] == event_type and date.fromisoformat(w["valid_from"]) <= day
-    ]
+    candidates = [w for w in weights if w["event_type"] == event_type and date.fromisoformat(w["valid_from"]) <= day]
     return max(candidates, key=lambda w: w["valid_from"]) if candidates else None
 
 
@@ -61,7 +59,7 @@ def mutations(entries: pd.DataFrame, weights: list[dict]) -> pd.DataFrame:
     for row in entries.sort_values(["created_at"], kind="stable").itertuples(index=False):
         if row.created_at is None or row.id is None or row.user_id is None:
             continue
-        created = row.created_at.astimezone(timezone.utc)
+        created = row.created_at.astimezone(UTC)
         day = created.date()
         if (row.id, day) in seen:
             continue
@@ -89,19 +87,13 @@ def mutations(entries: pd.DataFrame, weights: list[dict]) -> pd.DataFrame:
 
 
 def window_bounds(as_of: date, window: str) -> tuple[datetime | None, datetime]:
-    end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=timezone.utc)
+    end = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
     days = WINDOW_DAYS[window]
-    start = (
-        None
-        if days is None
-        else datetime.combine(as_of - timedelta(days=days - 1), time(), tzinfo=timezone.utc)
-    )
+    start = None if days is None else datetime.combine(as_of - timedelta(days=days - 1), time(), tzinfo=UTC)
     return start, end
 
 
-def board(
-    muts: pd.DataFrame, profiles: dict[str, str | None], as_of: date, window: str, domain: str
-) -> list[dict]:
+def board(muts: pd.DataFrame, profiles: dict[str, str | None], as_of: date, window: str, domain: str) -> list[dict]:
     start, end = window_bounds(as_of, window)
     rows = muts[(muts.domain == domain) & (muts.created_at < end)]
     if start is not None:

@@ -92,9 +92,7 @@ def test_board_equals_reference(database, built, domain, window):
 @pytest.mark.parametrize(("domain", "window"), BOARDS)
 def test_previous_rank_is_rank_on_the_day_before(database, built, domain, window):
     _summary, muts, profiles = built
-    before = {
-        r["entity_id"]: r["rank"] for r in oracle.board(muts, profiles, D - timedelta(days=1), window, domain)
-    }
+    before = {r["entity_id"]: r["rank"] for r in oracle.board(muts, profiles, D - timedelta(days=1), window, domain)}
     for row in published(database, board_name(domain, window)):
         previous = before.get(str(row["entity_id"]))
         assert row["previous_rank"] == previous
@@ -141,9 +139,7 @@ def test_counts_reconcile(database, built):
                 "where \"window\" = 'alltime' group by domain"
             ).fetchall()
         )
-        read = conn.execute(
-            "select count(*) from public.passport_entries where created_at < %s", (end,)
-        ).fetchone()[0]
+        read = conn.execute("select count(*) from public.passport_entries where created_at < %s", (end,)).fetchone()[0]
         unmarked = conn.execute(
             "select count(*) filter (where created_at < %(e)s and coliseum_processed_at is null), "
             "count(*) filter (where created_at >= %(e)s and coliseum_processed_at is not null) "

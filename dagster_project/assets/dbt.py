@@ -28,9 +28,7 @@ class ColiseumTranslator(DagsterDbtTranslator):
         self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
     ) -> PartitionMapping | None:
         # A window partition (D, w) depends on the daily partition D it adds to the window.
-        if "window" in dbt_resource_props.get("tags", []) and "daily" in dbt_parent_resource_props.get(
-            "tags", []
-        ):
+        if "window" in dbt_resource_props.get("tags", []) and "daily" in dbt_parent_resource_props.get("tags", []):
             return MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
         return None
 

@@ -83,10 +83,8 @@ def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]
     return problems
 
 
-@multi_asset(specs=PUBLISH_SPECS, partitions_def=daily_partitions, name="coliseum_publish")
-def coliseum_publish(
-    context: AssetExecutionContext, postgres: PostgresResource
-) -> Iterator[MaterializeResult]:
+@multi_asset(specs=PUBLISH_SPECS, partitions_def=daily_partitions, name="publish_relations")
+def coliseum_publish(context: AssetExecutionContext, postgres: PostgresResource) -> Iterator[MaterializeResult]:
     as_of_date = date.fromisoformat(context.partition_key)
     problems = readiness_problems(context.instance, as_of_date)
     if problems:
