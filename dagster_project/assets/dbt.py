@@ -1,5 +1,6 @@
 """dbt models as Dagster assets: one @dbt_assets set per partitioning (Dagster allows one per set)."""
 
+import shutil
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
@@ -13,6 +14,22 @@ from dagster_project.partitions import daily_partitions, window_partitions
 from dagster_project.resources import PostgresResource
 
 BUILD_PREFIX = "coliseum"
+DBT_TARGETS_KEPT = 40
+
+
+def prune_dbt_targets(keep: int = DBT_TARGETS_KEPT) -> None:
+    """dagster-dbt gives every invocation its own target dir (~2 MB); keep the newest for debugging only."""
+    dirs = sorted(
+        (p for p in (coliseum_dbt.project_dir / "target").glob("coliseum_dbt_*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in dirs[: max(0, len(dirs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, args: list[str]) -> Iterator[Any]:
+    yield from dbt.cli(args, context=context).stream()
+    prune_dbt_targets()
 
 
 class ColiseumTranslator(DagsterDbtTranslator):
@@ -47,7 +64,7 @@ def coliseum_seed_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
 ) -> Iterator[Any]:
     postgres.export_dbt_env()
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+    yield from run_dbt(context, dbt, dbt_build_args())
 
 
 @dbt_assets(
@@ -64,7 +81,7 @@ def coliseum_daily_assets(
     postgres.export_dbt_env()
     time_window = context.partition_time_window  # one day, or a range in a single-run backfill
     dbt_vars = daily_vars(time_window.start.date(), time_window.end.date())
-    yield from dbt.cli(dbt_build_args(dbt_vars), context=context).stream()
+    yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
 
 
 @dbt_assets(
@@ -81,7 +98,7 @@ def coliseum_window_assets(
     postgres.export_dbt_env()
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
     dbt_vars = window_vars(date.fromisoformat(keys["date"]), keys["window"])
-    yield from dbt.cli(dbt_build_args(dbt_vars), context=context).stream()
+    yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
 
 
 def build_key(model: str) -> AssetKey:
