@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
 
 from psycopg import sql

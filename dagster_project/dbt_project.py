@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from dagster_project.settings import DBT_PROJECT_DIR
+
+# dbt (and dagster) are console scripts beside this interpreter; an unactivated venv must still find them.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 coliseum_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # Under `dagster dev` the manifest is rebuilt on load, so edits show up without a manual step.

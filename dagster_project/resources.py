@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 from dagster import ConfigurableResource
@@ -33,14 +30,8 @@ class PostgresResource(ConfigurableResource):
         export_dbt_env(self.url())
 
 
-def dbt_executable() -> str:
-    """The dbt installed next to this interpreter, so an unactivated venv still finds it."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
-
-
 def build_resources() -> dict[str, object]:
     return {
         "postgres": PostgresResource(),
-        "dbt": DbtCliResource(project_dir=coliseum_dbt, dbt_executable=dbt_executable()),
+        "dbt": DbtCliResource(project_dir=coliseum_dbt),
     }
