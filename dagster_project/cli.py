@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from psycopg import sql
 
@@ -132,7 +132,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **dbt_env(url), "DAGSTER_HOME": str(settings.dagster_home)}
     command = [
-        "dagster",
+        str(Path(sys.executable).parent / "dagster"),
         "dev",
         "-w",
         str(PROJECT_ROOT / "workspace.yaml"),
