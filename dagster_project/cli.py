@@ -37,19 +37,23 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from dagster_project.generate import generate
+    from dagster_project.generate import generate, generate_bad_rows
     from dagster_project.sources import init_db
 
     settings = get_settings()
     url = resolve_database_url(settings)
     init_db(url, settings)
     with connect(url) as conn:
-        result = generate(conn, settings, args.events, args.days, args.seed, args.end_date or _yesterday())
+        end_date = args.end_date or _yesterday()
+        result = generate(conn, settings, args.events, args.days, args.seed, end_date)
+        bad = generate_bad_rows(conn, settings, args.bad_rows, args.seed, end_date, args.days) if args.bad_rows else {}
     print(
         f"loaded {result.events} entries over {result.first_day}..{result.last_day}: "
         f"{result.artists} artists "
         f"({result.artists_without_profile} without profile), {result.users} users"
     )
+    for outcome, count in sorted(bad.items()):
+        print(f"  bad rows: {count:>5}  {outcome}")
     return 0
 
 
@@ -158,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=int, default=30)
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--end-date", type=_date, help="last UTC day of the data (default: yesterday)")
+    gen.add_argument("--bad-rows", type=int, default=0, help="also append about N malformed rows (the catalogue)")
     gen.set_defaults(func=cmd_generate)
 
     run = sub.add_parser("run", help="run the nightly job: daily partitions, windows, publish")

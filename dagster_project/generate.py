@@ -7,7 +7,9 @@ currency and status, refunds point at a real earlier transaction, and some artis
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -294,3 +296,126 @@ def generate(
                     )
     conn.execute(sql.SQL("analyze {}.passport_entries").format(sql.Identifier(settings.source_schema)))
     return Generated(events, n_artists, int((~has_profile).sum()), n_users, start.date(), end_date)
+
+
+# The catalogue of bad input, one builder per case. Each returns (rows, expected outcome); an outcome is a
+# quarantine reason code, or "exact_duplicate" for a copy that is counted once and reported.
+def _bad_catalogue(
+    rng: np.random.Generator, end_date: date, days: int
+) -> list[tuple[str, Callable[[], tuple[list[dict], list[str | None]]]]]:
+    def at() -> str:
+        start = datetime.combine(end_date - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
+        return (start + timedelta(seconds=int(rng.integers(0, days * 86_400)))).isoformat()
+
+    def pick(options: list):
+        return options[int(rng.integers(0, len(options)))]
+
+    def uid() -> str:
+        return str(uuid.UUID(bytes=rng.bytes(16), version=4))
+
+    def row(**overrides) -> dict:
+        artist = uid()
+        base = {
+            "id": uid(),
+            "user_id": uid(),
+            "event_type": "artist_follow",
+            "event_category": "social",
+            "entity_type": "artist",
+            "entity_id": artist,
+            "metadata": json.dumps({"artist_id": artist}),
+            "created_at": at(),
+            "device_id": "device-bad",
+        }
+        base.update(overrides)
+        return base
+
+    def paid(event_type="treasury.artist_tip", **meta) -> dict:
+        fields = {"artist_id": uid(), "amount_cents": 500, "currency": "USD", "status": "completed"}
+        fields.update(meta)
+        return row(
+            event_type=event_type,
+            event_category="treasury",
+            entity_type="transaction",
+            entity_id=uid(),
+            metadata=json.dumps(fields),
+        )
+
+    def conflicting():
+        first = row()
+        return [first, {**first, "device_id": "device-other"}], ["conflicting_duplicate_id"] * 2
+
+    def exact_duplicate():
+        first = row()
+        return [first, dict(first)], [None, "exact_duplicate"]
+
+    def play(**meta) -> dict:
+        fields = {"artist_id": uid(), "duration_seconds": 120, "progress_percentage": 50}
+        fields.update(meta)
+        return row(
+            event_type="audio_play",
+            event_category="player",
+            entity_type="track",
+            entity_id=uid(),
+            metadata=json.dumps(fields),
+        )
+
+    far_future = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    one = {
+        "missing_id": lambda: row(id=None),
+        "missing_user_id": lambda: row(user_id=None),
+        "unknown_event_type": lambda: row(event_type=pick(["made.up_event", None])),
+        "category_mismatch": lambda: row(event_category="treasury"),
+        "invalid_artist": lambda: row(entity_id=pick(["not-a-uuid", None])),
+        "missing_created_at": lambda: row(created_at=None),
+        "future_created_at": lambda: row(created_at=far_future),
+        "before_platform_start": lambda: row(created_at="2019-06-01T12:00:00+00:00"),
+        "metadata_not_object": lambda: row(entity_type="artist", metadata=pick(["[1, 2]", '"text"', "42"])),
+        "invalid_duration": lambda: play(duration_seconds=pick([-5, "ninety"])),
+        "invalid_progress": lambda: play(progress_percentage=pick([150, -1, "half"])),
+        "invalid_amount": lambda: paid(amount_cents=pick([-100, 12.5, 10**12, "lots"])),
+        "unknown_currency": lambda: paid(currency="XYZ"),
+        "invalid_status": lambda: paid(status="stolen"),
+        "refund_of_unknown_transaction": lambda: paid("treasury.refund", refunded_transaction_id=uid()),
+        "oversized_text": lambda: row(device_id="d" * 5000),
+        "control_characters": lambda: row(device_id="device\x07bell"),
+        "sql_like_text": lambda: row(metadata=json.dumps({"note": "x'; DROP TABLE passport_entries; --"})),
+    }
+    catalogue = [(reason, (lambda b=builder, r=reason: ([b()], [r]))) for reason, builder in one.items()]
+    return [*catalogue, ("conflicting_duplicate_id", conflicting), ("exact_duplicate", exact_duplicate)]
+
+
+def generate_bad_rows(
+    conn: psycopg.Connection, settings: Settings, n: int, seed: int, end_date: date, days: int
+) -> dict[str, int]:
+    """Append about n malformed rows cycling through the catalogue; returns the expected outcome counts."""
+    rng = np.random.default_rng(seed + 1_000_003)
+    catalogue = _bad_catalogue(rng, end_date, days)
+    rows: list[dict] = []
+    expected: dict[str, int] = {}
+    i = 0
+    while len(rows) < n:
+        _name, build = catalogue[i % len(catalogue)]
+        new_rows, outcomes = build()
+        rows += new_rows
+        for outcome in outcomes:
+            if outcome:
+                expected[outcome] = expected.get(outcome, 0) + 1
+        i += 1
+    columns = (
+        "id",
+        "user_id",
+        "device_id",
+        "event_type",
+        "event_category",
+        "entity_type",
+        "entity_id",
+        "metadata",
+        "created_at",
+    )
+    statement = sql.SQL("copy {}.passport_entries ({}) from stdin").format(
+        sql.Identifier(settings.source_schema), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.transaction(), conn.cursor().copy(statement) as copy:
+        for r in rows:
+            copy.write_row(tuple(r.get(c) for c in columns))
+    return expected

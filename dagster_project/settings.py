@@ -36,6 +36,10 @@ class Settings:
     partitions_start: date
     schedule_hour: int
     publications_kept: int
+    platform_start: date
+    future_skew_minutes: int
+    max_amount_cents: int
+    max_metadata_bytes: int
 
     @property
     def pgdata(self) -> Path:
@@ -45,6 +49,7 @@ class Settings:
 def get_settings() -> Settings:
     """Read the environment now (not at import), so tests and the CLI can point it elsewhere."""
     home = Path(os.environ.get("COLISEUM_HOME", PROJECT_ROOT / ".coliseum")).resolve()
+    partitions_start = date.fromisoformat(os.environ.get("COLISEUM_PARTITIONS_START", "2025-01-01"))
     settings = Settings(
         database_url=os.environ.get("COLISEUM_DATABASE_URL") or None,
         home=home,
@@ -52,9 +57,13 @@ def get_settings() -> Settings:
         source_schema=_schema("COLISEUM_SOURCE_SCHEMA", "public"),
         build_schema=_schema("COLISEUM_BUILD_SCHEMA", "coliseum"),
         publish_schema=_schema("COLISEUM_PUBLISH_SCHEMA", "public"),
-        partitions_start=date.fromisoformat(os.environ.get("COLISEUM_PARTITIONS_START", "2025-01-01")),
+        partitions_start=partitions_start,
         schedule_hour=int(os.environ.get("COLISEUM_SCHEDULE_HOUR", "2")),
         publications_kept=int(os.environ.get("COLISEUM_PUBLICATIONS_KEPT", "7")),
+        platform_start=date.fromisoformat(os.environ.get("COLISEUM_PLATFORM_START", partitions_start.isoformat())),
+        future_skew_minutes=int(os.environ.get("COLISEUM_FUTURE_SKEW_MINUTES", "60")),
+        max_amount_cents=int(os.environ.get("COLISEUM_MAX_AMOUNT_CENTS", "10000000")),
+        max_metadata_bytes=int(os.environ.get("COLISEUM_MAX_METADATA_BYTES", "16384")),
     )
     if settings.build_schema == settings.publish_schema:
         # Published views carry the same names as the build tables; one schema cannot hold both.

@@ -49,6 +49,8 @@ ADD_PROCESSED_COLUMN = (
 
 # (name, definition): created concurrently, outside a transaction.
 INDEXES: tuple[tuple[str, str], ...] = (
+    # Refunds are checked against the transaction they name; ids are looked up one by one.
+    ("passport_entries_id_idx", "{schema}.passport_entries (id)"),
     # Each nightly partition reads one day of the log.
     ("passport_entries_created_at_idx", "{schema}.passport_entries (created_at)"),
     # Late-data detection looks only at what the pipeline has not processed yet.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from dagster import AssetKey, Definitions, build_schedule_context
@@ -14,6 +15,7 @@ from dagster_project.dbt_vars import daily_vars, dbt_build_args, window_vars
 from dagster_project.nightly import DAILY_JOB, PUBLISH_JOB, WINDOWS_JOB, Step, contiguous_ranges, nightly_plan
 from dagster_project.publish import BOARD_NAMES
 from dagster_project.resources import PostgresResource
+from dagster_project.settings import get_settings
 
 
 def test_definitions_load_and_validate():
@@ -54,10 +56,18 @@ def test_importing_definitions_does_not_parse_dbt():
 
 
 def test_dbt_args_are_exact():
-    assert dbt_build_args(daily_vars(date(2026, 11, 20), date(2026, 11, 21))) == [
+    settings = replace(
+        get_settings(),
+        platform_start=date(2025, 3, 1),
+        future_skew_minutes=5,
+        max_amount_cents=999,
+        max_metadata_bytes=10,
+    )
+    assert dbt_build_args(daily_vars(date(2026, 11, 20), date(2026, 11, 21), "run-1", settings)) == [
         "build",
         "--vars",
-        '{"end_date": "2026-11-21", "start_date": "2026-11-20"}',
+        '{"end_date": "2026-11-21", "future_skew_minutes": 5, "max_amount_cents": 999, "max_metadata_bytes": 10, '
+        '"platform_start": "2025-03-01", "run_id": "run-1", "start_date": "2026-11-20"}',
     ]
     assert dbt_build_args(window_vars(date(2026, 11, 20), "30d")) == [
         "build",

@@ -12,6 +12,7 @@ from dagster_project.dbt_project import coliseum_dbt
 from dagster_project.dbt_vars import daily_vars, dbt_build_args, window_vars
 from dagster_project.partitions import daily_partitions, window_partitions
 from dagster_project.resources import PostgresResource
+from dagster_project.settings import get_settings
 
 BUILD_PREFIX = "coliseum"
 DBT_TARGETS_KEPT = 40
@@ -80,7 +81,7 @@ def coliseum_daily_assets(
 ) -> Iterator[Any]:
     postgres.export_dbt_env()
     time_window = context.partition_time_window  # one day, or a range in a single-run backfill
-    dbt_vars = daily_vars(time_window.start.date(), time_window.end.date())
+    dbt_vars = daily_vars(time_window.start.date(), time_window.end.date(), context.run_id, get_settings())
     yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
 
 

@@ -33,6 +33,7 @@
   {%- set grain = config.get("partition_grain") -%}
   {%- if grain == "day" -%}
     activity_date >= '{{ partition_var("start_date") }}'::date and activity_date < '{{ partition_var("end_date") }}'::date
+    {%- if config.get("partition_filter") %} and ({{ config.get("partition_filter") }}){% endif -%}
   {%- elif grain == "window" -%}
     as_of_date = '{{ partition_var("as_of_date") }}'::date and "window" = '{{ partition_var("window") }}'
   {%- else -%}

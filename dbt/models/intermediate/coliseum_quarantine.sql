@@ -3,11 +3,14 @@
     materialized='incremental',
     incremental_strategy='replace_partition',
     partition_grain='day',
-    on_schema_change='fail',
-    indexes=[{'columns': ['activity_date']}],
+    partition_filter='not swept',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['activity_date']}, {'columns': ['rejection_reason']}],
   )
 }}
-{#- Every entry the pipeline rejected, with its reason and the raw row: nothing is dropped silently. -#}
+{#- Every rejected entry with its reason code and the raw row, verbatim: nothing is dropped silently.
+    A rerun replaces the partition's rows but keeps when each entry was first seen. Swept (untimed)
+    entries are kept across reruns: they are read once, by the partition that first saw them. -#}
 
 with rejected as (
 
@@ -18,27 +21,42 @@ with rejected as (
 
 ),
 
+previous as (
+
+    {% if is_incremental() -%}
+    select quarantine_key, first_seen_at, first_run_id from {{ this }}
+    {%- else -%}
+    select null::text as quarantine_key, null::timestamptz as first_seen_at, null::text as first_run_id
+    where false
+    {%- endif %}
+
+),
+
+keyed as (
+
+    select
+        md5(coalesce(passport_entry_id::text, '-') || ':' || content_hash) as quarantine_key,
+        *
+    from rejected
+
+),
+
 final as (
 
     select
-        passport_entry_id,
-        rejection_reason,
-        activity_date,
-        created_at,
-        jsonb_build_object(
-            'id', passport_entry_id,
-            'user_id', user_id,
-            'session_id', session_id,
-            'device_id', device_id,
-            'event_type', event_type,
-            'event_category', event_category,
-            'entity_type', entity_type,
-            'entity_id', entity_id,
-            'metadata', metadata,
-            'created_at', created_at
-        ) as raw_entry,
-        '{{ invocation_id }}' as dbt_invocation_id
-    from rejected
+        keyed.quarantine_key,
+        keyed.passport_entry_id,
+        keyed.rejection_reason,
+        keyed.activity_date,
+        keyed.created_at,
+        keyed.swept,
+        keyed.duplicate_copies,
+        keyed.raw_entry,
+        coalesce(previous.first_seen_at, now()) as first_seen_at,
+        coalesce(previous.first_run_id, '{{ var("run_id") }}') as first_run_id,
+        '{{ var("run_id") }}' as last_run_id
+    from keyed
+    left join previous on previous.quarantine_key = keyed.quarantine_key
 
 )
 

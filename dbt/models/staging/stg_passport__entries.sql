@@ -3,19 +3,44 @@
     materialized='incremental',
     incremental_strategy='replace_partition',
     partition_grain='day',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook="{{ mark_processed_entries() }}",
-    indexes=[{'columns': ['activity_date']}],
+    indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
   )
 }}
 {%- set start_date = partition_var('start_date') -%}
 {%- set end_date = partition_var('end_date') -%}
+{#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
+    accounted for: kept once (exact copies counted in duplicate_copies), with rejection_reason NULL when it
+    may score, or a reason code when it must be quarantined. Rows whose created_at can never fall into a
+    daily partition (NULL, before the platform start, in the future) are swept into the partition that
+    first sees them. -#}
 
 with source as (
 
     select * from {{ source('passport', 'passport_entries') }}
     where created_at >= {{ utc_midnight(start_date) }}
       and created_at < {{ utc_midnight(end_date) }}
+
+),
+
+untimed as (
+
+    -- Marked by this transaction's pre-hook (now() is the transaction start) or still unmarked.
+    select * from {{ source('passport', 'passport_entries') }}
+    where (coliseum_processed_at is null or coliseum_processed_at = now())
+      and ({{ untimed_predicate() }})
+      and not coalesce(
+          created_at >= {{ utc_midnight(start_date) }} and created_at < {{ utc_midnight(end_date) }}, false
+      )
+
+),
+
+raw_rows as (
+
+    select *, false as swept from source
+    union all
+    select *, true as swept from untimed
 
 ),
 
@@ -32,34 +57,56 @@ renamed as (
         entity_id::text as entity_id,
         metadata,
         created_at,
-        (created_at at time zone 'UTC')::date as activity_date,
-        -- The artist of an event: the entity itself, or the artist the app logs in metadata.
+        swept,
         case
-            when entity_type = 'artist' then {{ safe_uuid('entity_id::text') }}
-            else {{ safe_uuid("metadata ->> 'artist_id'") }}
-        end as artist_id,
-        {{ safe_numeric("metadata ->> 'duration_seconds'") }} as duration_seconds,
-        {{ safe_numeric("metadata ->> 'progress_percentage'") }} as progress_percentage,
-        {{ safe_numeric("metadata ->> 'amount_cents'") }} as amount_cents,
-        upper(metadata ->> 'currency') as currency,
-        metadata ->> 'status' as status
-    from source
+            when swept then '{{ start_date }}'::date
+            else (created_at at time zone 'UTC')::date
+        end as activity_date,
+        md5(row(user_id, session_id, device_id, event_type, event_category, entity_type, entity_id::text,
+                metadata, created_at)::text) as content_hash,
+        to_jsonb(raw_rows) - 'swept' - 'coliseum_processed_at' as raw_entry
+    from raw_rows
 
 ),
 
 deduplicated as (
 
-    -- The same id delivered more than once within the day counts once.
-    (
-        select distinct on (passport_entry_id) *
-        from renamed
-        where passport_entry_id is not null
-        order by passport_entry_id, created_at
-    )
+    -- Identical copies (same id, same content) count once; the extra copies are reported, not quarantined.
+    select distinct on (passport_entry_id, content_hash)
+        *,
+        count(*) over (partition by passport_entry_id, content_hash) - 1 as duplicate_copies,
+        count(*) over (partition by passport_entry_id) as id_copies
+    from renamed
+    order by passport_entry_id, content_hash
 
-    union all
+),
 
-    select * from renamed where passport_entry_id is null
+versions as (
+
+    select
+        *,
+        -- more than one distinct content for one id: every version is quarantined
+        id_copies - duplicate_copies > 1 as conflicting_in_partition
+    from deduplicated
+
+),
+
+typed as (
+
+    select
+        versions.*,
+        jsonb_typeof(metadata) as metadata_type,
+        case
+            when entity_type = 'artist' then entity_id
+            else metadata ->> 'artist_id'
+        end as artist_id_text,
+        metadata -> 'duration_seconds' as duration_json,
+        metadata -> 'progress_percentage' as progress_json,
+        metadata -> 'amount_cents' as amount_json,
+        metadata ->> 'currency' as currency,
+        metadata ->> 'status' as status,
+        metadata ->> 'refunded_transaction_id' as refunded_transaction_id
+    from versions
 
 ),
 
@@ -69,20 +116,107 @@ weights as (
 
 ),
 
+checked as (
+
+    select
+        typed.*,
+        weights.event_category as expected_category,
+        weights.base_intensity,
+        {{ safe_uuid('typed.artist_id_text') }} as artist_id,
+        case when jsonb_typeof(duration_json) = 'number' then (duration_json #>> '{}')::numeric end
+            as duration_seconds,
+        case when jsonb_typeof(progress_json) = 'number' then (progress_json #>> '{}')::numeric end
+            as progress_percentage,
+        case when jsonb_typeof(amount_json) = 'number' then (amount_json #>> '{}')::numeric end
+            as amount_value
+    from typed
+    left join weights
+        on weights.event_type = typed.event_type
+        and {{ weights_in_force('weights', 'typed.activity_date') }}
+
+),
+
+validated as (
+
+    select
+        checked.*,
+        case
+            when passport_entry_id is null then 'missing_id'
+            when conflicting_in_partition then 'conflicting_duplicate_id'
+            {% if is_incremental() -%}
+            when exists (
+                select 1 from {{ this }} as earlier
+                where earlier.passport_entry_id = checked.passport_entry_id
+                  and not (earlier.activity_date >= '{{ start_date }}'::date
+                           and earlier.activity_date < '{{ end_date }}'::date)
+                  and earlier.content_hash <> checked.content_hash
+            ) then 'conflicting_duplicate_id'
+            {% endif -%}
+            when created_at is null then 'missing_created_at'
+            when created_at < {{ utc_midnight(var('platform_start')) }} then 'before_platform_start'
+            when created_at > now() + interval '{{ var("future_skew_minutes") }} minutes' then 'future_created_at'
+            when {{ oversized_text() }} then 'oversized_text'
+            when {{ has_control_characters() }} then 'control_characters'
+            when {{ looks_like_sql() }} then 'sql_like_text'
+            when user_id is null then 'missing_user_id'
+            when event_type is null or expected_category is null then 'unknown_event_type'
+            when event_category is not null and event_category <> expected_category then 'category_mismatch'
+            when metadata is not null and metadata_type <> 'object' then 'metadata_not_object'
+            when base_intensity <> 0 and artist_id is null then 'invalid_artist'
+            when duration_json is not null
+                 and (duration_seconds is null or duration_seconds < 0) then 'invalid_duration'
+            when progress_json is not null
+                 and (progress_percentage is null or progress_percentage not between 0 and 100)
+                 then 'invalid_progress'
+            when expected_category = 'treasury'
+                 and (amount_value is null or amount_value < 0 or amount_value <> trunc(amount_value)
+                      or amount_value > {{ var('max_amount_cents') }}) then 'invalid_amount'
+            when expected_category = 'treasury'
+                 and (currency is null or upper(currency) not in (select currency from {{ ref('currencies') }}))
+                 then 'unknown_currency'
+            when expected_category = 'treasury'
+                 and (status is null or status not in ('pending', 'completed', 'failed', 'refunded'))
+                 then 'invalid_status'
+            when event_type = 'treasury.refund' and not exists (
+                select 1 from {{ source('passport', 'passport_entries') }} as original
+                where original.id = {{ safe_uuid('checked.refunded_transaction_id') }}
+                  and original.event_type like 'treasury.%'
+                  and original.event_type <> 'treasury.refund'
+            ) then 'refund_of_unknown_transaction'
+        end as rejection_reason
+    from checked
+
+),
+
 final as (
 
     select
-        deduplicated.*,
+        passport_entry_id,
+        user_id,
+        session_id,
+        device_id,
+        event_type,
+        event_category,
+        entity_type,
+        entity_id,
+        metadata,
+        created_at,
+        activity_date,
+        swept,
+        content_hash,
+        duplicate_copies,
+        artist_id,
+        duration_seconds,
+        progress_percentage,
         case
-            when deduplicated.passport_entry_id is null then 'missing_id'
-            when deduplicated.user_id is null then 'missing_user_id'
-            when weights.event_type is null then 'unknown_event_type'
-            when weights.base_intensity <> 0 and deduplicated.artist_id is null then 'unresolved_artist'
-        end as rejection_reason
-    from deduplicated
-    left join weights
-        on weights.event_type = deduplicated.event_type
-        and {{ weights_in_force('weights', 'deduplicated.activity_date') }}
+            when amount_value between 0 and {{ var('max_amount_cents') }} and amount_value = trunc(amount_value)
+                then amount_value::bigint
+        end as amount_cents,
+        upper(currency) as currency,
+        status,
+        rejection_reason,
+        case when rejection_reason is not null then raw_entry end as raw_entry
+    from validated
 
 )
 
