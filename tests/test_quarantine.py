@@ -1,0 +1,126 @@
+"""Bad input: every case of the catalogue is quarantined with its reason, nothing is lost, counts reconcile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from dagster_project.generate import generate, generate_bad_rows
+from dagster_project.nightly import DAILY_JOB, Step
+from dagster_project.runner import execute_plan
+from tests.conftest import AS_OF
+
+D = AS_OF
+DAYS = 5
+REASONS = (
+    "missing_id",
+    "missing_user_id",
+    "unknown_event_type",
+    "category_mismatch",
+    "invalid_artist",
+    "missing_created_at",
+    "future_created_at",
+    "before_platform_start",
+    "metadata_not_object",
+    "invalid_duration",
+    "invalid_progress",
+    "invalid_amount",
+    "unknown_currency",
+    "invalid_status",
+    "refund_of_unknown_transaction",
+    "oversized_text",
+    "control_characters",
+    "sql_like_text",
+    "conflicting_duplicate_id",
+)
+
+
+def run_days(database) -> None:
+    first = D - timedelta(days=DAYS - 1)
+    plan = [[Step(DAILY_JOB, partition_range=(first.isoformat(), D.isoformat()))]]
+    execute_plan(plan, D, database.instance, log=lambda _msg: None)
+
+
+@pytest.fixture(scope="module")
+def expected(database):
+    with database.connect() as conn:
+        generate(conn, database.settings, events=1500, days=DAYS, seed=3, end_date=D)
+        outcomes = generate_bad_rows(conn, database.settings, 120, seed=3, end_date=D, days=DAYS)
+    run_days(database)
+    return outcomes
+
+
+def quarantine_counts(database) -> dict[str, int]:
+    return dict(database.query("select rejection_reason, count(*) from coliseum.coliseum_quarantine group by 1"))
+
+
+@pytest.mark.parametrize("reason", REASONS)
+def test_each_bad_case_is_quarantined_with_its_reason(database, expected, reason):
+    assert expected[reason] >= 2, "the catalogue produced this case"
+    assert quarantine_counts(database).get(reason) == expected[reason]
+
+
+def test_exact_duplicates_count_once_and_are_reported(database, expected):
+    copies = database.query(
+        "select coalesce(sum(duplicate_copies), 0) from coliseum.stg_passport__entries where rejection_reason is null"
+    )[0][0]
+    assert copies == expected["exact_duplicate"]
+    assert "exact_duplicate" not in quarantine_counts(database)
+
+
+def test_partitions_reconcile_and_every_row_is_marked(database, expected):
+    rows = database.query(
+        """
+        with raw as (
+            select (created_at at time zone 'UTC')::date as day, count(*) as n from public.passport_entries
+            where created_at >= %(first)s and created_at < %(end)s group by 1
+        ), staged as (
+            select activity_date as day,
+                   count(*) filter (where rejection_reason is null) as counted,
+                   count(*) filter (where rejection_reason is not null) as quarantined,
+                   sum(duplicate_copies) as duplicates
+            from coliseum.stg_passport__entries where not swept group by 1
+        )
+        select raw.day, raw.n, staged.counted + staged.quarantined + staged.duplicates
+        from raw join staged using (day)
+        """,
+        {"first": D - timedelta(days=DAYS - 1), "end": D + timedelta(days=1)},
+    )
+    assert len(rows) == DAYS
+    assert all(raw == accounted for _day, raw, accounted in rows), rows
+    total = database.query("select count(*) from public.passport_entries")[0][0]
+    accounted = database.query(
+        "select (select count(*) from coliseum.stg_passport__entries where not swept) "
+        "+ (select sum(duplicate_copies) from coliseum.stg_passport__entries) "
+        "+ (select count(*) from coliseum.coliseum_quarantine where swept)"
+    )[0][0]
+    assert accounted == total, "raw = counted + quarantined + exact duplicates, over the whole log"
+    assert database.query("select count(*) from public.passport_entries where coliseum_processed_at is null") == [(0,)]
+
+
+def test_quarantined_entries_never_reach_mutations(database, expected):
+    leaked = database.query(
+        "select count(*) from coliseum.coliseum_dna_mutations m join coliseum.coliseum_quarantine q "
+        "on q.passport_entry_id = m.passport_entry_id"
+    )
+    assert leaked == [(0,)]
+
+
+def test_sql_like_text_is_stored_verbatim_and_never_executed(database, expected):
+    notes = database.query(
+        "select distinct raw_entry -> 'metadata' ->> 'note' from coliseum.coliseum_quarantine "
+        "where rejection_reason = 'sql_like_text'"
+    )
+    assert notes == [("x'; DROP TABLE passport_entries; --",)]
+    assert database.query("select to_regclass('public.passport_entries') is not null") == [(True,)]
+
+
+def test_rerun_keeps_first_seen_and_the_same_quarantine(database, expected):
+    query = (
+        "select quarantine_key, rejection_reason, first_seen_at, first_run_id, raw_entry::text "
+        "from coliseum.coliseum_quarantine order by quarantine_key"
+    )
+    before = database.query(query)
+    run_days(database)
+    assert database.query(query) == before
