@@ -85,7 +85,7 @@ def _print_boards(url: str, top: int) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project.dbt_project import ensure_manifest
     from dagster_project.generate import generate
-    from dagster_project.runner import PipelineRunError, run_pipeline
+    from dagster_project.runner import PipelineRunError, dagster_instance, run_pipeline
     from dagster_project.sources import init_db
 
     settings = get_settings()
@@ -103,14 +103,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     ensure_manifest()
     dates = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
     print(f"running the nightly plan for {dates[0]}..{dates[-1]}")
+    instance = dagster_instance(settings)
     try:
-        summary = run_pipeline(url, settings, dates)
+        summary = run_pipeline(url, settings, dates, instance)
     except PipelineRunError as exc:
         print(str(exc), file=sys.stderr)
+        _send_alerts(url, instance, exc.run_ids)
         return 1
     _print_boards(url, args.top)
+    _print_quarantine(url, summary.days)
     print("\n" + summary.line())
+    _send_alerts(url, instance, summary.run_ids)
     return 0
+
+
+def _send_alerts(url: str, instance, run_ids: list[str]) -> None:
+    """The CLI acts as one tick of the alert and freshness sensors (deduplicated with them)."""
+    from dagster_project.quality.alerts import dispatch, freshness_alerts, run_alerts
+
+    settings = get_settings()
+    with connect(url) as conn:
+        sent = dispatch(conn, settings, run_alerts(instance, run_ids) + freshness_alerts(conn, settings))
+    for alert in sent:
+        print(f"ALERT {alert.message}", file=sys.stderr)
+    if sent:
+        print(f"{len(sent)} alert(s) written to {settings.alert_log}", file=sys.stderr)
+
+
+def _print_quarantine(url: str, days: list[date]) -> None:
+    settings = get_settings()
+    with connect(url) as conn:
+        rows = conn.execute(
+            sql.SQL(
+                "select rejection_reason, count(*) from {}.coliseum_quarantine "
+                "where activity_date = any(%s) group by 1 order by 2 desc, 1"
+            ).format(sql.Identifier(settings.build_schema)),
+            (days,),
+        ).fetchall()
+    print(f"\nquarantined: {sum(n for _r, n in rows)}")
+    for reason, count in rows:
+        print(f"  {count:>6}  {reason}")
 
 
 def cmd_late_days(args: argparse.Namespace) -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dagster import AssetSpec, Definitions, in_process_executor
 
 from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_seed_assets, coliseum_window_assets
-from dagster_project.assets.publish import coliseum_publish
+from dagster_project.assets.publish import publication_candidate, publish_relations
+from dagster_project.checks import DAILY_CHECKS, PUBLISH_CHECKS
 from dagster_project.jobs import daily_job, publish_job, windows_job
 from dagster_project.resources import build_resources
 from dagster_project.schedules import coliseum_nightly_schedule
-from dagster_project.sensors import coliseum_nightly_chain
+from dagster_project.sensors import coliseum_alerts, coliseum_freshness, coliseum_nightly_chain
 
 sources = [
     AssetSpec(
@@ -21,10 +22,18 @@ sources = [
 ]
 
 defs = Definitions(
-    assets=[*sources, coliseum_seed_assets, coliseum_daily_assets, coliseum_window_assets, coliseum_publish],
+    assets=[
+        *sources,
+        coliseum_seed_assets,
+        coliseum_daily_assets,
+        coliseum_window_assets,
+        publication_candidate,
+        publish_relations,
+    ],
+    asset_checks=[*DAILY_CHECKS, *PUBLISH_CHECKS],
     jobs=[daily_job, windows_job, publish_job],
     schedules=[coliseum_nightly_schedule],
-    sensors=[coliseum_nightly_chain],
+    sensors=[coliseum_nightly_chain, coliseum_alerts, coliseum_freshness],
     resources=build_resources(),
     # Steps are dbt subprocesses and SQL: spawning a Python process per step would only add overhead.
     executor=in_process_executor,

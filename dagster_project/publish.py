@@ -28,10 +28,17 @@ INFRA_DDL = (
         publication_id bigserial primary key,
         as_of_date date not null,
         dagster_run_id text,
-        published_at timestamptz not null default now(),
+        staged_at timestamptz not null default now(),
+        published_at timestamptz,
+        status text not null default 'candidate',
         row_counts jsonb
     )
     """,
+    # Tables created before candidates existed: their rows were published directly.
+    "alter table {build}.coliseum_publications add column if not exists status text not null default 'published'",
+    "alter table {build}.coliseum_publications add column if not exists staged_at timestamptz",
+    "alter table {build}.coliseum_publications alter column published_at drop not null",
+    "alter table {build}.coliseum_publications alter column published_at drop default",
     """
     create table if not exists {build}.coliseum_published_leaderboards (
         publication_id bigint not null,
@@ -91,20 +98,15 @@ class Publication:
     row_counts: dict[str, int]
 
 
-def publish(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_id: str) -> Publication:
-    build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
+def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_id: str) -> int:
+    """Write: copy the as-of date's boards and strength under a new candidate id. Readers see nothing yet."""
+    build = sql.Identifier(settings.build_schema)
     with conn.transaction():
-        # Two publishes at once would interleave view switches; the second waits for the first.
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PUBLISH_LOCK,))
-        for ddl in INFRA_DDL:
-            conn.execute(sql.SQL(ddl).format(build=build))
-        conn.execute(sql.SQL("create schema if not exists {}").format(target))
-        _refuse_non_views(conn, settings.publish_schema)
-
+        ensure_infrastructure(conn, settings)
         publication_id = conn.execute(
             sql.SQL(
-                "insert into {}.coliseum_publications (as_of_date, dagster_run_id) values (%s, %s) "
-                "returning publication_id"
+                "insert into {}.coliseum_publications (as_of_date, dagster_run_id, status) "
+                "values (%s, %s, 'candidate') returning publication_id"
             ).format(build),
             (as_of_date, run_id),
         ).fetchone()[0]
@@ -131,6 +133,42 @@ def publish(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_
             ).format(build=build),
             {"pid": publication_id, "d": as_of_date},
         )
+        conn.execute(
+            sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(build),
+            (psycopg.types.json.Jsonb(_row_counts(conn, settings, publication_id)), publication_id),
+        )
+    return publication_id
+
+
+def candidate_for_run(conn: psycopg.Connection, settings: Settings, run_id: str) -> tuple[int, date]:
+    row = conn.execute(
+        sql.SQL(
+            "select publication_id, as_of_date from {}.coliseum_publications "
+            "where dagster_run_id = %s and status = 'candidate' order by publication_id desc limit 1"
+        ).format(sql.Identifier(settings.build_schema)),
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"run {run_id} staged no publication candidate")
+    return row[0], row[1]
+
+
+def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -> Publication:
+    """Publish an audited candidate: repoint every published view to it, in one transaction."""
+    build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
+    with conn.transaction():
+        # Two publishes at once would interleave view switches; the second waits for the first.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PUBLISH_LOCK,))
+        ensure_infrastructure(conn, settings)
+        row = conn.execute(
+            sql.SQL("select as_of_date, status from {}.coliseum_publications where publication_id = %s").format(build),
+            (publication_id,),
+        ).fetchone()
+        if row is None or row[1] != "candidate":
+            raise ValueError(f"publication {publication_id} is not a staged candidate ({row and row[1]})")
+        as_of_date = row[0]
+        conn.execute(sql.SQL("create schema if not exists {}").format(target))
+        _refuse_non_views(conn, settings.publish_schema)
         for domain, window in BOARDS:
             conn.execute(
                 sql.SQL(
@@ -163,13 +201,29 @@ def publish(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_
                 "from {build}.coliseum_dna_mutations where activity_date <= {as_of}"
             ).format(target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build, as_of=sql.Literal(as_of_date))
         )
-        row_counts = _row_counts(conn, settings, publication_id)
         conn.execute(
-            sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(build),
-            (psycopg.types.json.Jsonb(row_counts), publication_id),
+            sql.SQL(
+                "update {}.coliseum_publications set status = 'published', published_at = now() "
+                "where publication_id = %s"
+            ).format(build),
+            (publication_id,),
         )
         _prune(conn, settings)
-    return Publication(publication_id, as_of_date, row_counts)
+    return current_publication(conn, settings)  # type: ignore[return-value]
+
+
+def reject_candidate(conn: psycopg.Connection, settings: Settings, publication_id: int) -> None:
+    conn.execute(
+        sql.SQL(
+            "update {}.coliseum_publications set status = 'rejected' where publication_id = %s and status = 'candidate'"
+        ).format(sql.Identifier(settings.build_schema)),
+        (publication_id,),
+    )
+
+
+def ensure_infrastructure(conn: psycopg.Connection, settings: Settings) -> None:
+    for ddl in INFRA_DDL:
+        conn.execute(sql.SQL(ddl).format(build=sql.Identifier(settings.build_schema)))
 
 
 def _refuse_non_views(conn: psycopg.Connection, schema: str) -> None:
@@ -207,11 +261,13 @@ def _row_counts(conn: psycopg.Connection, settings: Settings, publication_id: in
 
 
 def _prune(conn: psycopg.Connection, settings: Settings) -> None:
-    """Keep the last few publications (for diffing and rollback); older snapshots are deleted."""
+    """Keep the last few publications (for diffing and rollback) and the live one; older snapshots go."""
     build = sql.Identifier(settings.build_schema)
     keep = sql.SQL(
-        "select publication_id from {}.coliseum_publications order by publication_id desc limit %(n)s"
-    ).format(build)
+        "(select publication_id from {b}.coliseum_publications order by publication_id desc limit %(n)s) "
+        "union (select publication_id from {b}.coliseum_publications where status = 'published' "
+        "order by published_at desc limit 1)"
+    ).format(b=build)
     for table in ("coliseum_published_leaderboards", "coliseum_published_strength"):
         conn.execute(
             sql.SQL("delete from {}.{} where publication_id not in ({})").format(build, sql.Identifier(table), keep),
@@ -227,7 +283,7 @@ def current_publication(conn: psycopg.Connection, settings: Settings) -> Publica
     row = conn.execute(
         sql.SQL(
             "select publication_id, as_of_date, row_counts from {}.coliseum_publications "
-            "order by publication_id desc limit 1"
+            "where status = 'published' order by published_at desc, publication_id desc limit 1"
         ).format(build)
     ).fetchone()
     return Publication(row[0], row[1], row[2] or {}) if row else None

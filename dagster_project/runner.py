@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -22,7 +23,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class PipelineRunError(RuntimeError):
-    pass
+    def __init__(self, message: str, run_ids: list[str]):
+        super().__init__(message)
+        self.run_ids = run_ids
 
 
 @dataclass(frozen=True)
@@ -73,16 +76,27 @@ def execute_plan(
             run_ids.append(result.run_id)
             log(f"  {step.label}: {'ok' if result.success else 'FAILED'} ({time.monotonic() - started:.1f} s)")
             if not result.success:
-                failures = [
-                    f"{event.step_key}: {event.event_specific_data.error.message.strip()}"  # type: ignore[union-attr]
-                    for event in result.all_events
-                    if event.is_step_failure and event.event_specific_data
-                ]
                 raise PipelineRunError(
                     f"run {result.run_id} ({step.label}) failed; the last publication is unchanged.\n"
-                    + "\n".join(failures)
+                    + "\n".join(_failure_lines(result)),
+                    run_ids,
                 )
     return run_ids
+
+
+def _failure_lines(result) -> list[str]:
+    lines = []
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            lines.append(
+                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed: "
+                f"{meta.get('summary', '')}\n    sample: {json.dumps(meta.get('sample'), default=str)[:800]}"
+            )
+    for event in result.all_events:
+        if event.is_step_failure and event.event_specific_data:
+            lines.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()[:1500]}")
+    return lines
 
 
 def run_pipeline(

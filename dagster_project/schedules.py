@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from dagster import RunRequest, ScheduleEvaluationContext, schedule
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
 from dagster_project.late_data import pending_days
 from dagster_project.nightly import DAILY_JOB, nightly_plan, stage_tags
@@ -20,6 +20,7 @@ def as_of_for_tick(scheduled: date) -> date:
     cron_schedule=f"0 {get_settings().schedule_hour} * * *",
     job_name=DAILY_JOB,
     execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
     description="Nightly: daily partitions (yesterday + late days), then its three windows, then publish.",
 )
 def coliseum_nightly_schedule(context: ScheduleEvaluationContext, postgres: PostgresResource) -> list[RunRequest]:

@@ -1,14 +1,17 @@
-"""Advances a scheduled nightly plan: when every run of a stage succeeded, launch the next stage."""
+"""Sensors: advance a scheduled nightly plan stage by stage; send alerts; watch freshness and backlog."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     DagsterRunStatus,
+    DefaultSensorStatus,
     RunRequest,
     RunsFilter,
     RunStatusSensorContext,
+    SensorEvaluationContext,
     SkipReason,
     run_status_sensor,
+    sensor,
 )
 
 from dagster_project.jobs import daily_job, publish_job, windows_job
@@ -21,6 +24,9 @@ from dagster_project.nightly import (
     plan_from_json,
     stage_tags,
 )
+from dagster_project.quality.alerts import dispatch, freshness_alerts, run_alerts
+from dagster_project.resources import PostgresResource
+from dagster_project.settings import get_settings
 
 
 def next_stage_requests(context: RunStatusSensorContext) -> list[RunRequest] | SkipReason:
@@ -55,7 +61,38 @@ def next_stage_requests(context: RunStatusSensorContext) -> list[RunRequest] | S
     run_status=DagsterRunStatus.SUCCESS,
     monitored_jobs=[daily_job, windows_job],
     request_jobs=[windows_job, publish_job],
+    default_status=DefaultSensorStatus.RUNNING,
     description="Launches the next stage of a scheduled nightly plan once the current stage succeeded.",
 )
 def coliseum_nightly_chain(context: RunStatusSensorContext):
     return next_stage_requests(context)
+
+
+@sensor(
+    name="coliseum_alerts",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="One alert per failed run and per failed check (warnings in successful runs too).",
+)
+def coliseum_alerts(context: SensorEvaluationContext, postgres: PostgresResource) -> SkipReason:
+    now = datetime.now(UTC)
+    since = datetime.fromtimestamp(float(context.cursor), UTC) if context.cursor else now - timedelta(days=1)
+    alerts = run_alerts(context.instance, since=since)
+    with postgres.connect() as conn:
+        sent = dispatch(conn, get_settings(), alerts)
+    # Overlapping windows are harmless: dispatch deduplicates.
+    context.update_cursor(str((now - timedelta(minutes=5)).timestamp()))
+    return SkipReason(f"{len(sent)} new alert(s) sent")
+
+
+@sensor(
+    name="coliseum_freshness",
+    minimum_interval_seconds=3600,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Alerts when the boards are older than COLISEUM_FRESHNESS_HOURS or old entries are unprocessed.",
+)
+def coliseum_freshness(context: SensorEvaluationContext, postgres: PostgresResource) -> SkipReason:
+    settings = get_settings()
+    with postgres.connect() as conn:
+        sent = dispatch(conn, settings, freshness_alerts(conn, settings))
+    return SkipReason(f"{len(sent)} new alert(s) sent")

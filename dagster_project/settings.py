@@ -40,6 +40,15 @@ class Settings:
     future_skew_minutes: int
     max_amount_cents: int
     max_metadata_bytes: int
+    volume_drop_share: float
+    freshness_hours: float
+    alert_webhook_url: str | None
+    audit_force_fail: frozenset[str]
+    """Check names made to fail on purpose: a drill that the gate really holds publication back."""
+
+    @property
+    def alert_log(self) -> Path:
+        return Path(os.environ.get("COLISEUM_ALERT_LOG", self.home / "alerts.jsonl"))
 
     @property
     def pgdata(self) -> Path:
@@ -64,6 +73,12 @@ def get_settings() -> Settings:
         future_skew_minutes=int(os.environ.get("COLISEUM_FUTURE_SKEW_MINUTES", "60")),
         max_amount_cents=int(os.environ.get("COLISEUM_MAX_AMOUNT_CENTS", "10000000")),
         max_metadata_bytes=int(os.environ.get("COLISEUM_MAX_METADATA_BYTES", "16384")),
+        volume_drop_share=float(os.environ.get("COLISEUM_VOLUME_DROP_SHARE", "0.5")),
+        freshness_hours=float(os.environ.get("COLISEUM_FRESHNESS_HOURS", "36")),
+        alert_webhook_url=os.environ.get("COLISEUM_ALERT_WEBHOOK_URL") or None,
+        audit_force_fail=frozenset(
+            name.strip() for name in os.environ.get("COLISEUM_AUDIT_FORCE_FAIL", "").split(",") if name.strip()
+        ),
     )
     if settings.build_schema == settings.publish_schema:
         # Published views carry the same names as the build tables; one schema cannot hold both.

@@ -40,6 +40,7 @@ def test_lineage_from_passport_entries_to_each_board():
         AssetKey(["coliseum", "int_artist_domain_daily"]),
         AssetKey(["coliseum", "coliseum_domain_strength"]),
         AssetKey(["coliseum", "coliseum_leaderboard_history"]),
+        AssetKey(["coliseum", "publication_candidate"]),
     ]
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert upstream in graph.get(downstream).parent_keys, f"{upstream} -> {downstream}"

@@ -2,7 +2,7 @@
 
 import shutil
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, MultiToSingleDimensionPartitionMapping, PartitionMapping
@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_project.dbt_project import coliseum_dbt
 from dagster_project.dbt_vars import daily_vars, dbt_build_args, window_vars
 from dagster_project.partitions import daily_partitions, window_partitions
+from dagster_project.quality.audit_log import AuditResult, record
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import get_settings
 
@@ -80,9 +81,18 @@ def coliseum_daily_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
 ) -> Iterator[Any]:
     postgres.export_dbt_env()
+    settings = get_settings()
     time_window = context.partition_time_window  # one day, or a range in a single-run backfill
-    dbt_vars = daily_vars(time_window.start.date(), time_window.end.date(), context.run_id, get_settings())
-    yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
+    start, end = time_window.start.date(), time_window.end.date()
+    dbt_vars = daily_vars(start, end, context.run_id, settings)
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    try:
+        yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
+    except Exception as error:
+        # A failed build or dbt test holds back publication of these days until a rerun passes.
+        _record_build(postgres, days, context.run_id, passed=False, summary=str(error)[:2000])
+        raise
+    _record_build(postgres, days, context.run_id, passed=True, summary="dbt build and tests passed")
 
 
 @dbt_assets(
@@ -100,6 +110,16 @@ def coliseum_window_assets(
     keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
     dbt_vars = window_vars(date.fromisoformat(keys["date"]), keys["window"])
     yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
+
+
+def _record_build(postgres: PostgresResource, days: list[date], run_id: str, passed: bool, summary: str) -> None:
+    settings = get_settings()
+    with postgres.connect() as conn:
+        for day in days:
+            result = AuditResult(
+                "dbt_build", "coliseum/dbt_daily", day.isoformat(), passed, True, int(not passed), summary, day=day
+            )
+            record(conn, settings, result, run_id)
 
 
 def build_key(model: str) -> AssetKey:

@@ -1,4 +1,5 @@
-"""The publish step: a separate asset that switches all published relations at once for an as-of date."""
+"""Write-audit-publish for an as-of date, in one run: stage a candidate, audit it (blocking checks in
+checks.py), then switch the published relations to it. A failed blocking check skips the switch."""
 
 from collections.abc import Iterator
 from datetime import date
@@ -13,16 +14,19 @@ from dagster import (
     Failure,
     MaterializeResult,
     MultiToSingleDimensionPartitionMapping,
+    asset,
     multi_asset,
 )
 
 from dagster_project.assets.dbt import build_key
 from dagster_project.partitions import daily_partitions
-from dagster_project.publish import BOARDS, board_name, publish
+from dagster_project.publish import BOARDS, board_name, candidate_for_run, publish, stage_candidate
+from dagster_project.quality.audit_log import blocking_failures_through
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import WINDOWS, get_settings
 
 PUBLISHED_PREFIX = "published"
+CANDIDATE_KEY = build_key("publication_candidate")
 
 _by_date = MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
 _HISTORY = build_key("coliseum_leaderboard_history")
@@ -34,31 +38,6 @@ def published_key(name: str) -> AssetKey:
     return AssetKey([PUBLISHED_PREFIX, name])
 
 
-PUBLISH_SPECS = [
-    *(
-        AssetSpec(
-            published_key(board_name(domain, window)),
-            deps=[AssetDep(_HISTORY, partition_mapping=_by_date)],
-            description=f"Published leaderboard, domain {domain}, window {window} (a view).",
-            group_name="published",
-        )
-        for domain, window in BOARDS
-    ),
-    AssetSpec(
-        published_key("coliseum_domain_strength"),
-        deps=[AssetDep(_STRENGTH, partition_mapping=_by_date)],
-        description="Published domain strength for the as-of date, all windows (a view).",
-        group_name="published",
-    ),
-    AssetSpec(
-        published_key("coliseum_dna_mutations"),
-        deps=[AssetDep(_MUTATIONS)],
-        description="Published mutations up to the as-of date (a live view over the mutation log).",
-        group_name="published",
-    ),
-]
-
-
 def _latest_timestamp(instance: DagsterInstance, key: AssetKey, partition: str) -> float | None:
     records = instance.fetch_materializations(
         AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
@@ -67,7 +46,7 @@ def _latest_timestamp(instance: DagsterInstance, key: AssetKey, partition: str) 
 
 
 def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]:
-    """What stops D from being published: a window never built, or built before D's daily data."""
+    """What stops D from being staged: a window never built, or built before D's daily data."""
     day = as_of_date.isoformat()
     daily_at = _latest_timestamp(instance, _MUTATIONS, day)
     if daily_at is None:
@@ -83,17 +62,62 @@ def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]
     return problems
 
 
-@multi_asset(specs=PUBLISH_SPECS, partitions_def=daily_partitions, name="publish_relations")
-def coliseum_publish(context: AssetExecutionContext, postgres: PostgresResource) -> Iterator[MaterializeResult]:
+@asset(
+    key=CANDIDATE_KEY,
+    partitions_def=daily_partitions,
+    deps=[AssetDep(_HISTORY, partition_mapping=_by_date), AssetDep(_STRENGTH, partition_mapping=_by_date)],
+    group_name="coliseum",
+    description="Write: the as-of date's boards and strength staged under a new publication id (not yet visible).",
+)
+def publication_candidate(context: AssetExecutionContext, postgres: PostgresResource) -> MaterializeResult:
+    settings = get_settings()
     as_of_date = date.fromisoformat(context.partition_key)
     problems = readiness_problems(context.instance, as_of_date)
-    if problems:
-        raise Failure(
-            description="Not publishing " + as_of_date.isoformat() + ": " + "; ".join(problems),
-            metadata={"problems": "\n".join(problems)},
-        )
     with postgres.connect() as conn:
-        publication = publish(conn, get_settings(), as_of_date, context.run_id)
+        problems += [
+            f"audit {check} failed for {partition}: {summary}"
+            for check, partition, summary in blocking_failures_through(conn, settings, as_of_date)
+        ]
+        if problems:
+            raise Failure(
+                description=f"Not staging {as_of_date}: " + "; ".join(problems),
+                metadata={"problems": "\n".join(problems)},
+            )
+        publication_id = stage_candidate(conn, settings, as_of_date, context.run_id)
+    return MaterializeResult(metadata={"publication_id": publication_id, "as_of_date": as_of_date.isoformat()})
+
+
+PUBLISH_SPECS = [
+    *(
+        AssetSpec(
+            published_key(board_name(domain, window)),
+            deps=[CANDIDATE_KEY],
+            description=f"Published leaderboard, domain {domain}, window {window} (a view).",
+            group_name="published",
+        )
+        for domain, window in BOARDS
+    ),
+    AssetSpec(
+        published_key("coliseum_domain_strength"),
+        deps=[CANDIDATE_KEY],
+        description="Published domain strength for the as-of date, all windows (a view).",
+        group_name="published",
+    ),
+    AssetSpec(
+        published_key("coliseum_dna_mutations"),
+        deps=[CANDIDATE_KEY, AssetDep(_MUTATIONS)],
+        description="Published mutations up to the as-of date (a live view over the mutation log).",
+        group_name="published",
+    ),
+]
+
+
+@multi_asset(specs=PUBLISH_SPECS, partitions_def=daily_partitions, name="publish_relations")
+def publish_relations(context: AssetExecutionContext, postgres: PostgresResource) -> Iterator[MaterializeResult]:
+    settings = get_settings()
+    with postgres.connect() as conn:
+        candidate, as_of_date = candidate_for_run(conn, settings, context.run_id)
+        publication = publish(conn, settings, candidate)
     context.log.info(f"published {as_of_date} as publication {publication.publication_id}")
     for spec in PUBLISH_SPECS:
         name = spec.key.path[-1]

@@ -1,0 +1,182 @@
+"""Alerts: one per failed run and per failed check (warnings included), to a JSONL log an operator can
+tail and, when configured, a Slack-compatible webhook. Deduplicated in Postgres by (check, partition, root
+run), so retries, sensor ticks and the CLI never send the same alert twice. A failing sink never blocks."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
+from psycopg import sql
+
+from dagster_project.settings import Settings
+
+DDL = """
+create table if not exists {build}.coliseum_alerts_sent (
+    alert_key text primary key,
+    sent_at timestamptz not null default now()
+)
+"""
+
+
+@dataclass
+class Alert:
+    kind: str  # check_failed | run_failed | stale_publication | backlog | sink_failed
+    key: str
+    message: str
+    severity: str = "error"
+    check: str | None = None
+    asset: str | None = None
+    partition: str | None = None
+    run_id: str | None = None
+    failing_count: int | None = None
+    sample: Any = None
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+
+def _partition_of(tags: dict[str, str]) -> str | None:
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    return f"{start}..{end}" if start else None
+
+
+def run_alerts(
+    instance: DagsterInstance, run_ids: list[str] | None = None, since: datetime | None = None
+) -> list[Alert]:
+    """Failed runs and failed check evaluations (including WARN checks in runs that succeeded)."""
+    if run_ids is None:
+        records = instance.get_run_records(RunsFilter(updated_after=since), limit=500)
+        runs = [r.dagster_run for r in records]
+    else:
+        runs = [run for run_id in run_ids if (run := instance.get_run_by_id(run_id)) is not None]
+    alerts = []
+    for run in runs:
+        root = run.tags.get("dagster/root_run_id", run.run_id)
+        partition = _partition_of(run.tags)
+        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = entry.dagster_event.event_specific_data
+            if evaluation.passed:
+                continue
+            metadata = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+            check = evaluation.check_name
+            asset = evaluation.asset_key.to_user_string()
+            alerts.append(
+                Alert(
+                    kind="check_failed",
+                    key=f"check:{asset}:{check}:{partition}:{root}",
+                    message=f"[{evaluation.severity.value}] check {check} on {asset} failed for {partition} "
+                    f"(run {run.run_id}): {metadata.get('summary') or evaluation.description or ''}",
+                    severity=evaluation.severity.value.lower(),
+                    check=check,
+                    asset=asset,
+                    partition=partition,
+                    run_id=run.run_id,
+                    failing_count=metadata.get("failing_count"),
+                    sample=metadata.get("sample"),
+                )
+            )
+        if run.status == DagsterRunStatus.FAILURE:
+            alerts.append(
+                Alert(
+                    kind="run_failed",
+                    key=f"run:{run.job_name}:{partition}:{root}",
+                    message=f"run {run.run_id} of {run.job_name} failed for {partition}",
+                    run_id=run.run_id,
+                    partition=partition,
+                )
+            )
+    return alerts
+
+
+def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime | None = None) -> list[Alert]:
+    """The log has news but the boards are older than the allowed age; old entries still unprocessed."""
+    now = now or datetime.now(UTC)
+    source, build = sql.Identifier(settings.source_schema), sql.Identifier(settings.build_schema)
+    alerts = []
+    has_publications = conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",))
+    published_at = None
+    if has_publications.fetchone()[0] is not None:
+        published_at = conn.execute(
+            sql.SQL("select max(published_at) from {}.coliseum_publications where status = 'published'").format(build)
+        ).fetchone()[0]
+    newest = conn.execute(sql.SQL("select max(created_at) from {}.passport_entries").format(source)).fetchone()[0]
+    limit = timedelta(hours=settings.freshness_hours)
+    if newest is not None and (published_at is None or (newest > published_at and now - published_at > limit)):
+        age = "never published" if published_at is None else f"published {now - published_at} ago"
+        alerts.append(
+            Alert(
+                kind="stale_publication",
+                key=f"stale:{now.date()}",
+                message=f"leaderboards are stale: {age} (limit {settings.freshness_hours} h), newest entry {newest}",
+            )
+        )
+    backlog, oldest = conn.execute(
+        sql.SQL(
+            "select count(*), min(created_at) from {}.passport_entries "
+            "where coliseum_processed_at is null and created_at < %s"
+        ).format(source),
+        (now - timedelta(days=1),),
+    ).fetchone()
+    if backlog:
+        alerts.append(
+            Alert(
+                kind="backlog",
+                key=f"backlog:{now.date()}",
+                message=f"{backlog} entries older than a day are unprocessed (oldest {oldest})",
+                failing_count=backlog,
+            )
+        )
+    return alerts
+
+
+def dispatch(conn: psycopg.Connection, settings: Settings, alerts: list[Alert]) -> list[Alert]:
+    """Send each alert once; returns those sent now. Sink failures become alerts in the log."""
+    conn.execute(sql.SQL(DDL).format(build=sql.Identifier(settings.build_schema)))
+    sent = []
+    for alert in alerts:
+        fresh = conn.execute(
+            sql.SQL(
+                "insert into {}.coliseum_alerts_sent (alert_key) values (%s) on conflict do nothing returning 1"
+            ).format(sql.Identifier(settings.build_schema)),
+            (alert.key,),
+        ).fetchone()
+        if fresh is None:
+            continue
+        _append(settings, alert)
+        if settings.alert_webhook_url:
+            try:
+                _post(settings.alert_webhook_url, alert)
+            except Exception as error:  # any sink error: logged, never raised
+                _append(
+                    settings,
+                    Alert(
+                        kind="sink_failed",
+                        key=f"sink:{alert.key}",
+                        severity="warn",
+                        message=f"webhook failed for alert {alert.key}: {error}",
+                    ),
+                )
+        sent.append(alert)
+    conn.commit()
+    return sent
+
+
+def _append(settings: Settings, alert: Alert) -> None:
+    settings.alert_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(settings.alert_log, "a") as handle:
+        handle.write(json.dumps(asdict(alert), default=str) + "\n")
+
+
+def _post(url: str, alert: Alert) -> None:
+    """Slack-compatible: `text` is what Slack shows; the full alert rides along for other receivers."""
+    body = json.dumps({"text": f":rotating_light: Coliseum {alert.message}", "coliseum": asdict(alert)}, default=str)
+    request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        if response.status >= 300:
+            raise RuntimeError(f"HTTP {response.status}")

@@ -1,0 +1,126 @@
+"""SQL audits that are not row expectations: reconciliation, volume against the last publication, profiles."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.quality.audit_log import AuditResult
+from dagster_project.settings import Settings
+
+
+def reconciliation(conn: psycopg.Connection, settings: Settings, days: list[date]) -> AuditResult:
+    """Per day: raw entries = counted + quarantined + exact duplicates (all from the staged partition)."""
+    rows = conn.execute(
+        sql.SQL(
+            """
+            with days as (select unnest(%(days)s::date[]) as day),
+            raw as (
+                select (created_at at time zone 'UTC')::date as day, count(*) as raw
+                from {source}.passport_entries
+                where created_at >= %(first)s::date::timestamp at time zone 'UTC'
+                  and created_at < (%(last)s::date + 1)::timestamp at time zone 'UTC'
+                group by 1
+            ),
+            staged as (
+                select activity_date as day,
+                       count(*) filter (where rejection_reason is null) as counted,
+                       count(*) filter (where rejection_reason is not null) as quarantined,
+                       coalesce(sum(duplicate_copies), 0) as duplicates
+                from {build}.stg_passport__entries
+                where not swept and activity_date between %(first)s and %(last)s
+                group by 1
+            )
+            select days.day, coalesce(raw.raw, 0), coalesce(staged.counted, 0), coalesce(staged.quarantined, 0),
+                   coalesce(staged.duplicates, 0)
+            from days left join raw using (day) left join staged using (day)
+            order by days.day
+            """
+        ).format(source=sql.Identifier(settings.source_schema), build=sql.Identifier(settings.build_schema)),
+        {"days": days, "first": min(days), "last": max(days)},
+    ).fetchall()
+    broken = [
+        {"day": str(day), "raw": raw, "counted": counted, "quarantined": quarantined, "exact_duplicates": dups}
+        for day, raw, counted, quarantined, dups in rows
+        if raw != counted + quarantined + dups
+    ]
+    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+    summary = (
+        f"raw {totals[0]} = counted {totals[1]} + quarantined {totals[2]} + exact duplicates {totals[3]}"
+        if not broken
+        else f"{len(broken)} day(s) do not reconcile: " + ", ".join(b["day"] for b in broken)
+    )
+    return AuditResult(
+        "reconciliation", "coliseum/stg_passport__entries", "", not broken, True, len(broken), summary, broken
+    )
+
+
+def board_row_counts(conn: psycopg.Connection, settings: Settings, publication_id: int) -> dict[tuple[str, str], int]:
+    return {
+        (domain, window): n
+        for domain, window, n in conn.execute(
+            sql.SQL(
+                'select domain, "window", count(*) from {}.coliseum_published_leaderboards '
+                'where publication_id = %s group by domain, "window"'
+            ).format(sql.Identifier(settings.build_schema)),
+            (publication_id,),
+        )
+    }
+
+
+def volume_anomaly(
+    conn: psycopg.Connection, settings: Settings, candidate: int, published: int | None, max_drop: float
+) -> AuditResult:
+    """Warn when a board shrinks by more than `max_drop` (a share) against the current publication."""
+    if published is None:
+        return AuditResult(
+            "volume_anomaly",
+            "coliseum/publication_candidate",
+            "",
+            True,
+            False,
+            0,
+            "no previous publication to compare with",
+        )
+    before, after = board_row_counts(conn, settings, published), board_row_counts(conn, settings, candidate)
+    drops = [
+        {"board": f"{d.lower()}_{w}", "published_rows": n, "candidate_rows": after.get((d, w), 0)}
+        for (d, w), n in sorted(before.items())
+        if n > 0 and (n - after.get((d, w), 0)) / n > max_drop
+    ]
+    summary = (
+        f"no board dropped more than {max_drop:.0%} of its rows"
+        if not drops
+        else f"{len(drops)} board(s) dropped more than {max_drop:.0%}: " + ", ".join(x["board"] for x in drops)
+    )
+    return AuditResult(
+        "volume_anomaly", "coliseum/publication_candidate", "", not drops, False, len(drops), summary, drops
+    )
+
+
+def artists_without_profile(conn: psycopg.Connection, settings: Settings, as_of: date) -> AuditResult:
+    rows = conn.execute(
+        sql.SQL(
+            "select distinct entity_id::text, artist_name from {}.coliseum_leaderboard_history "
+            "where as_of_date = %s and missing_profile order by 1"
+        ).format(sql.Identifier(settings.build_schema)),
+        (as_of,),
+    ).fetchall()
+    summary = f"{len(rows)} ranked artist(s) have no artist_profiles row (ranked under a fallback name)"
+    return AuditResult(
+        "artists_without_profile",
+        "coliseum/publication_candidate",
+        "",
+        not rows,
+        False,
+        len(rows),
+        summary,
+        [{"entity_id": e, "shown_as": n} for e, n in rows],
+    )
+
+
+def window_start_sql(as_of: date, window: str) -> str:
+    days = {"7d": 7, "30d": 30}.get(window)
+    return "'-infinity'::date" if days is None else f"'{(as_of - timedelta(days=days - 1)).isoformat()}'::date"

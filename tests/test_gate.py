@@ -1,0 +1,188 @@
+"""Write-audit-publish: a failed blocking check, a killed run, concurrent runs, readers during publish and
+grants never damage the last good publication."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dagster_project.generate import generate
+from dagster_project.nightly import nightly_plan
+from dagster_project.publish import BOARD_NAMES, current_publication, publish, stage_candidate
+from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
+from tests.conftest import AS_OF
+from tests.helpers import table_rows
+
+D = AS_OF
+COLISEUM = str(Path(sys.executable).parent / "coliseum")
+UNION = " union all ".join(f"select as_of_date from public.{name}" for name in BOARD_NAMES)
+
+
+def published_state(database) -> dict[str, list[tuple]]:
+    with database.connect() as conn:
+        state = {name: conn.execute(f"select * from public.{name}").fetchall() for name in BOARD_NAMES}
+        state["strength"] = table_rows(conn, "public.coliseum_domain_strength", 'entity_id, domain, "window"')
+    return state
+
+
+def cli_env(database) -> dict[str, str]:
+    return {
+        **os.environ,
+        "COLISEUM_DATABASE_URL": database.url,
+        "COLISEUM_HOME": str(database.home),
+        "DAGSTER_HOME": str(database.home / "dagster_home"),
+    }
+
+
+@pytest.fixture(scope="module")
+def published(database):
+    with database.connect() as conn:
+        generate(conn, database.settings, events=3000, days=20, seed=9, end_date=D)
+    run_pipeline(database.url, database.settings, [D - timedelta(days=1)], database.instance)
+    return published_state(database)
+
+
+def test_failed_blocking_check_keeps_the_publication(database, published):
+    plan = nightly_plan([D])
+    execute_plan(plan[:2], D, database.instance, log=lambda _m: None)
+    with database.connect() as conn:
+        # Corrupt the build: the leader of board A/7d is pushed to rank 2, leaving a gap at 1.
+        leader = conn.execute(
+            "update coliseum.coliseum_leaderboard_history set rank = 2 where as_of_date = %s and "
+            "\"window\" = '7d' and domain = 'A' and rank = 1 returning entity_id::text",
+            (D,),
+        ).fetchone()[0]
+    with pytest.raises(PipelineRunError) as failure:
+        execute_plan(plan[2:], D, database.instance, log=lambda _m: None)
+    message = str(failure.value)
+    assert "gx_leaderboard_suite" in message and "a_7d" in message and leader in message
+    assert published_state(database) == published
+    with database.connect() as conn:
+        assert current_publication(conn, database.settings).as_of_date == D - timedelta(days=1)
+
+
+def test_forced_gate_failure_then_recovery(database, published, monkeypatch):
+    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "gx_strength_suite")
+    with pytest.raises(PipelineRunError, match="gx_strength_suite"):
+        run_pipeline(database.url, database.settings, [D], database.instance)
+    assert published_state(database) == published
+    monkeypatch.delenv("COLISEUM_AUDIT_FORCE_FAIL")
+    run_pipeline(database.url, database.settings, [D], database.instance)
+    assert {r[0] for r in database.query(UNION)} == {D}
+
+
+def test_readers_see_a_complete_old_or_new_set(database, published):
+    dates = [D - timedelta(days=1), D]
+    totals = dict(
+        database.query(
+            "select as_of_date, count(*) from coliseum.coliseum_leaderboard_history where as_of_date = any(%s) "
+            "group by 1",
+            (dates,),
+        )
+    )
+    assert set(totals) == set(dates) and totals[dates[0]] != totals[dates[1]], "the two sets are distinguishable"
+    seen, errors, stop = [], [], threading.Event()
+
+    def read() -> None:
+        with psycopg.connect(database.url, autocommit=True) as reader:
+            while not stop.is_set():
+                try:
+                    seen.append(reader.execute(f"select as_of_date, count(*) from ({UNION}) b group by 1").fetchall())
+                except psycopg.Error as error:  # a reader must never fail either
+                    errors.append(error)
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        with database.connect() as conn:
+            for i in range(12):
+                publish(conn, database.settings, stage_candidate(conn, database.settings, dates[i % 2], "reader"))
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert len(seen) > 12
+    for snapshot in seen:
+        assert len(snapshot) == 1, f"a mix of publications: {snapshot}"
+        as_of, count = snapshot[0]
+        assert count == totals[as_of], "an incomplete set of boards"
+
+
+def test_grants_survive_publish(database, published):
+    role = f"coliseum_reader_{uuid.uuid4().hex[:6]}"
+    with database.connect() as conn:
+        conn.execute(f"create role {role} nologin")
+        try:
+            conn.execute(f"grant usage on schema public to {role}")
+            for name in BOARD_NAMES:
+                conn.execute(f"grant select on public.{name} to {role}")
+            publish(conn, database.settings, stage_candidate(conn, database.settings, D, "grants"))
+            privileges = conn.execute(
+                "select bool_and(has_table_privilege(%s, 'public.' || name, 'select')) from unnest(%s::text[]) name",
+                (role, list(BOARD_NAMES)),
+            ).fetchone()[0]
+        finally:
+            conn.execute(f"drop owned by {role}")
+            conn.execute(f"drop role {role}")
+    assert privileges is True
+
+
+def test_killed_run_leaves_publication_and_next_run_recovers(database, published):
+    before = published_state(database)
+    process = subprocess.Popen(
+        [COLISEUM, "run", "--date", D.isoformat()],
+        env=cli_env(database),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    for line in process.stdout:  # kill as soon as the windows stage has started
+        if "coliseum_daily" in line:
+            break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    assert published_state(database) == before
+    done = subprocess.run(
+        [COLISEUM, "run", "--date", D.isoformat()], env=cli_env(database), capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {r[0] for r in database.query(UNION)} == {D}
+
+
+def test_two_runs_at_once_do_not_corrupt(database, published):
+    runs = [
+        subprocess.Popen(
+            [COLISEUM, "run", "--date", D.isoformat()],
+            env=cli_env(database),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = [(p.wait(timeout=900), *p.communicate()) for p in runs]
+    assert any(code == 0 for code, _out, _err in outcomes), outcomes
+    for code, out, err in outcomes:
+        assert code == 0 or "failed" in (out + err), "a run that fails says so"
+    duplicates = database.query(
+        "select (select count(*) - count(distinct (passport_entry_id, domain)) from coliseum.coliseum_dna_mutations),"
+        ' (select count(*) - count(distinct (as_of_date, "window", entity_id, domain)) '
+        "  from coliseum.coliseum_domain_strength),"
+        ' (select count(*) - count(distinct (as_of_date, "window", domain, entity_id)) '
+        "  from coliseum.coliseum_leaderboard_history)"
+    )
+    assert duplicates == [(0, 0, 0)]
+    after_race = published_state(database)
+    run_pipeline(database.url, database.settings, [D], database.instance)
+    assert published_state(database) == after_race, "a clean rerun gives the same publication"
