@@ -24,7 +24,7 @@ from dagster_project.nightly import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITI
 from dagster_project.publish import BOARDS, candidate_for_run, current_publication
 from dagster_project.quality import audits
 from dagster_project.quality.audit_log import AuditResult, record
-from dagster_project.quality.gx_suites import SuiteRun, run_suite
+from dagster_project.quality.gx_suites import SuiteRun, build_data_docs, run_suite
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import DBT_PROJECT_DIR, get_settings
 
@@ -71,10 +71,8 @@ def finish(
         "partition": ",".join(d.isoformat() for d in days),
         "sample": MetadataValue.json(result.sample[:5]),
     }
-    suites = suite if isinstance(suite, list) else [suite] if suite else []
-    docs = next((s.docs_index for s in suites if s.docs_index), None)
-    if docs:
-        metadata["data_docs"] = MetadataValue.url(docs)
+    if suite:
+        metadata["data_docs"] = MetadataValue.url(build_data_docs(settings))
     return AssetCheckResult(
         passed=result.passed,
         severity=AssetCheckSeverity.ERROR if result.blocking else AssetCheckSeverity.WARN,

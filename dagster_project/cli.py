@@ -122,8 +122,12 @@ def _send_alerts(url: str, instance, run_ids: list[str]) -> None:
     from dagster_project.quality.alerts import dispatch, freshness_alerts, run_alerts
 
     settings = get_settings()
-    with connect(url) as conn:
-        sent = dispatch(conn, settings, run_alerts(instance, run_ids) + freshness_alerts(conn, settings))
+    try:
+        with connect(url) as conn:
+            sent = dispatch(conn, settings, run_alerts(instance, run_ids) + freshness_alerts(conn, settings))
+    except Exception as error:  # alerting must never turn a result into a crash
+        print(f"WARNING: could not send alerts: {error}", file=sys.stderr)
+        return
     for alert in sent:
         print(f"ALERT {alert.message}", file=sys.stderr)
     if sent:

@@ -9,7 +9,7 @@ Rebuilding or rerunning a partition never touches what is published until the ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import psycopg
 from psycopg import sql
@@ -96,6 +96,7 @@ class Publication:
     publication_id: int
     as_of_date: date
     row_counts: dict[str, int]
+    published_at: datetime | None = None
 
 
 def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_id: str) -> int:
@@ -280,10 +281,11 @@ def current_publication(conn: psycopg.Connection, settings: Settings) -> Publica
     exists = conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",)).fetchone()[0]
     if exists is None:
         return None
+    ensure_infrastructure(conn, settings)
     row = conn.execute(
         sql.SQL(
-            "select publication_id, as_of_date, row_counts from {}.coliseum_publications "
+            "select publication_id, as_of_date, row_counts, published_at from {}.coliseum_publications "
             "where status = 'published' order by published_at desc, publication_id desc limit 1"
         ).format(build)
     ).fetchone()
-    return Publication(row[0], row[1], row[2] or {}) if row else None
+    return Publication(row[0], row[1], row[2] or {}, row[3]) if row else None

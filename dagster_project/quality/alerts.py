@@ -14,6 +14,7 @@ import psycopg
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from psycopg import sql
 
+from dagster_project.publish import current_publication
 from dagster_project.settings import Settings
 
 DDL = """
@@ -97,14 +98,10 @@ def run_alerts(
 def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime | None = None) -> list[Alert]:
     """The log has news but the boards are older than the allowed age; old entries still unprocessed."""
     now = now or datetime.now(UTC)
-    source, build = sql.Identifier(settings.source_schema), sql.Identifier(settings.build_schema)
+    source = sql.Identifier(settings.source_schema)
     alerts = []
-    has_publications = conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",))
-    published_at = None
-    if has_publications.fetchone()[0] is not None:
-        published_at = conn.execute(
-            sql.SQL("select max(published_at) from {}.coliseum_publications where status = 'published'").format(build)
-        ).fetchone()[0]
+    live = current_publication(conn, settings)
+    published_at = live.published_at if live else None
     newest = conn.execute(sql.SQL("select max(created_at) from {}.passport_entries").format(source)).fetchone()[0]
     limit = timedelta(hours=settings.freshness_hours)
     if newest is not None and (published_at is None or (newest > published_at and now - published_at > limit)):

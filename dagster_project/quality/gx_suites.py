@@ -32,7 +32,6 @@ class SuiteRun:
     success: bool
     evaluated: int
     failures: list[dict[str, Any]] = field(default_factory=list)
-    docs_index: str | None = None
 
     @property
     def failing_count(self) -> int:
@@ -160,18 +159,22 @@ def run_suite(
                 else None,
             }
         )
-    context.build_data_docs()
     context.validation_definitions.delete(name)
     source.delete_asset(name)
-    index = docs_dir / "index.html"
     return SuiteRun(
         suite=suite_name,
         target=target,
         success=bool(result.success),
         evaluated=len(result.results),
         failures=failures,
-        docs_index=index.as_uri() if index.exists() else None,
     )
+
+
+def build_data_docs(settings: Settings) -> str:
+    """Render Data Docs for the validations of this process to $COLISEUM_HOME/data_docs; returns the index URL."""
+    docs_dir = settings.home / "data_docs"
+    _context(str(docs_dir)).build_data_docs()
+    return (docs_dir / "index.html").as_uri()
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,139 @@
+"""Alerts reach a real webhook on loopback and the JSONL log, once per check, partition and run."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from dagster import build_sensor_context
+
+from dagster_project.generate import generate
+from dagster_project.publish import current_publication
+from dagster_project.quality.alerts import dispatch, freshness_alerts, run_alerts
+from dagster_project.resources import PostgresResource
+from dagster_project.runner import PipelineRunError, run_pipeline
+from dagster_project.settings import get_settings
+from tests.conftest import AS_OF
+from tests.helpers import follow, new_id
+
+D = AS_OF
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def baseline(database):
+    with database.connect() as conn:
+        generate(conn, database.settings, events=2000, days=10, seed=21, end_date=D)
+    return run_pipeline(database.url, database.settings, [D], database.instance)
+
+
+@pytest.fixture
+def alert_env(monkeypatch, tmp_path, webhook):
+    log = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("COLISEUM_ALERT_LOG", str(log))
+    monkeypatch.setenv("COLISEUM_ALERT_WEBHOOK_URL", webhook)
+    Receiver.received.clear()
+    return log
+
+
+def lines(log) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_failed_warning_check_in_a_successful_run_alerts_once(database, baseline, alert_env, monkeypatch):
+    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "volume_anomaly")
+    summary = run_pipeline(database.url, database.settings, [D], database.instance)  # a warning does not fail
+    settings = get_settings()
+    with database.connect() as conn:
+        sent = dispatch(conn, settings, run_alerts(database.instance, summary.run_ids))
+        assert dispatch(conn, settings, run_alerts(database.instance, summary.run_ids)) == []
+    assert [(a.kind, a.check, a.severity, a.partition) for a in sent] == [
+        ("check_failed", "volume_anomaly", "warn", D.isoformat())
+    ]
+    assert len(Receiver.received) == 1
+    posted = Receiver.received[0]
+    assert "volume_anomaly" in posted["text"]
+    assert posted["coliseum"]["run_id"] in summary.run_ids
+    assert posted["coliseum"]["asset"] == "coliseum/publication_candidate"
+    assert [entry["check"] for entry in lines(alert_env)] == ["volume_anomaly"]
+
+
+def test_blocking_failure_alerts_from_the_sensor_with_check_rows_and_run(database, baseline, alert_env, monkeypatch):
+    from dagster_project.sensors import coliseum_alerts
+
+    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "gx_leaderboard_suite")
+    with pytest.raises(PipelineRunError) as failure:
+        run_pipeline(database.url, database.settings, [D], database.instance)
+    with build_sensor_context(
+        instance=database.instance, resources={"postgres": PostgresResource(database_url=database.url)}
+    ) as context:
+        coliseum_alerts(context)
+    alerts = lines(alert_env)
+    check = next(a for a in alerts if a["kind"] == "check_failed" and a["check"] == "gx_leaderboard_suite")
+    assert check["severity"] == "error"
+    assert check["partition"] == D.isoformat()
+    assert check["run_id"] in failure.value.run_ids
+    assert check["failing_count"] >= 1
+    assert any(a["kind"] == "run_failed" for a in alerts)
+    assert len(Receiver.received) == len(alerts)
+    with build_sensor_context(
+        instance=database.instance, resources={"postgres": PostgresResource(database_url=database.url)}
+    ) as context:
+        coliseum_alerts(context)
+    assert len(lines(alert_env)) == len(alerts), "a second tick sends nothing again"
+
+
+def test_misconfigured_webhook_does_not_block_publishing(database, baseline, alert_env, monkeypatch):
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    monkeypatch.setenv("COLISEUM_ALERT_WEBHOOK_URL", dead)
+    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "artists_without_profile")
+    with database.connect() as conn:
+        before = current_publication(conn, database.settings).publication_id
+    summary = run_pipeline(database.url, database.settings, [D], database.instance)
+    assert summary.publication_id > before
+    with database.connect() as conn:
+        sent = dispatch(conn, get_settings(), run_alerts(database.instance, summary.run_ids))
+    assert [a.check for a in sent] == ["artists_without_profile"]
+    kinds = [entry["kind"] for entry in lines(alert_env)]
+    assert kinds == ["check_failed", "sink_failed"]
+
+
+def test_freshness_and_backlog(database, baseline):
+    settings = get_settings()
+    now = datetime.now(UTC)
+    with database.connect() as conn:
+        assert freshness_alerts(conn, settings, now) == []
+        conn.execute("update coliseum.coliseum_publications set published_at = %s", (now - timedelta(hours=40),))
+        follow(conn, new_id(), new_id(), now - timedelta(minutes=5))  # news in the log
+        follow(conn, new_id(), new_id(), now - timedelta(days=3))  # an old entry nobody processed
+        kinds = {a.kind: a for a in freshness_alerts(conn, settings, now)}
+    assert set(kinds) == {"stale_publication", "backlog"}
+    assert kinds["backlog"].failing_count == 1
