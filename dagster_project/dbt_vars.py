@@ -23,13 +23,15 @@ def daily_vars(start: date, end: date, run_id: str, settings: Settings) -> dict[
     }
 
 
-def window_vars(as_of_date: date, window: str) -> dict[str, str]:
-    if window not in WINDOWS:
-        raise ValueError(f"unknown window {window!r}; expected one of {WINDOWS}")
-    return {"as_of_date": as_of_date.isoformat(), "window": window}
+def window_vars(as_of_date: date, windows: list[str]) -> dict[str, str | list[str]]:
+    """Vars for some windows of one as-of date, in the canonical order (one dbt invocation for all)."""
+    unknown = set(windows) - set(WINDOWS)
+    if unknown or not windows:
+        raise ValueError(f"windows must be a non-empty subset of {WINDOWS}, got {windows!r}")
+    return {"as_of_date": as_of_date.isoformat(), "windows": [w for w in WINDOWS if w in windows]}
 
 
-def dbt_build_args(dbt_vars: dict[str, str | int] | None = None) -> list[str]:
+def dbt_build_args(dbt_vars: dict[str, str | int | list[str]] | None = None) -> list[str]:
     args = ["build"]
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]

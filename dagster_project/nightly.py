@@ -2,7 +2,8 @@
 
 Dagster runs one partitioning per run, so the plan is three stages of runs:
   0. the daily partitions: D plus every earlier day with unprocessed entries (late data, first load);
-  1. the three window partitions (D, 7d), (D, 30d), (D, alltime) (for a backfill, each date in order);
+  1. the three window partitions (D, 7d), (D, 30d), (D, alltime), as one run over that range (for a
+     backfill, one run per date, in date order);
   2. publish D.
 """
 
@@ -76,7 +77,11 @@ def nightly_plan(as_of_dates: Iterable[date], pending: Iterable[date] = (), firs
         else Step(DAILY_JOB, partition_range=(start.isoformat(), end.isoformat()))
         for start, end in contiguous_ranges(days)
     ]
-    window_steps = [Step(WINDOWS_JOB, partition_key=f"{d.isoformat()}|{w}") for d in targets for w in WINDOWS]
+    # All windows of a date in one run (a partition range), dates in order: previous_rank reads D-1.
+    window_steps = [
+        Step(WINDOWS_JOB, partition_range=(f"{d.isoformat()}|{WINDOWS[0]}", f"{d.isoformat()}|{WINDOWS[-1]}"))
+        for d in targets
+    ]
     return [daily_steps, window_steps, [Step(PUBLISH_JOB, partition_key=last.isoformat())]]
 
 

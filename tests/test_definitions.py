@@ -70,10 +70,10 @@ def test_dbt_args_are_exact():
         '{"end_date": "2026-11-21", "future_skew_minutes": 5, "max_amount_cents": 999, "max_metadata_bytes": 10, '
         '"platform_start": "2025-03-01", "run_id": "run-1", "start_date": "2026-11-20"}',
     ]
-    assert dbt_build_args(window_vars(date(2026, 11, 20), "30d")) == [
+    assert dbt_build_args(window_vars(date(2026, 11, 20), ["alltime", "7d"])) == [
         "build",
         "--vars",
-        '{"as_of_date": "2026-11-20", "window": "30d"}',
+        '{"as_of_date": "2026-11-20", "windows": ["7d", "alltime"]}',
     ]
     assert dbt_build_args() == ["build"]
 
@@ -87,7 +87,7 @@ def test_nightly_plan_stages():
             Step(DAILY_JOB, partition_key="2026-11-18"),
             Step(DAILY_JOB, partition_key="2026-11-20"),
         ],
-        [Step(WINDOWS_JOB, partition_key=f"2026-11-20|{w}") for w in ("7d", "30d", "alltime")],
+        [Step(WINDOWS_JOB, partition_range=("2026-11-20|7d", "2026-11-20|alltime"))],
         [Step(PUBLISH_JOB, partition_key="2026-11-20")],
     ]
     assert contiguous_ranges([date(2026, 1, 3), date(2026, 1, 1), date(2026, 1, 2)]) == [
@@ -107,7 +107,7 @@ def test_schedule_requests_yesterday(database):
         requests = coliseum_nightly_schedule.evaluate_tick(context).run_requests
     assert [(r.job_name, r.partition_key) for r in requests] == [(DAILY_JOB, "2026-11-20")]
     plan = json.loads(requests[0].tags["coliseum/plan"])
-    assert [s["partition_key"] for s in plan[1]] == ["2026-11-20|7d", "2026-11-20|30d", "2026-11-20|alltime"]
+    assert [s["partition_range"] for s in plan[1]] == [["2026-11-20|7d", "2026-11-20|alltime"]]
     assert requests[0].tags["coliseum/as_of_date"] == "2026-11-20"
 
 
@@ -160,7 +160,7 @@ def test_chain_sensor_launches_windows_after_a_scheduled_daily_run(database):
         dagster_run=run,
     )
     requests = coliseum_nightly_chain(context)
-    assert [(r.job_name, r.partition_key, r.run_key) for r in requests] == [
-        (WINDOWS_JOB, f"2026-11-19|{w}", f"chain-test:1:{i}") for i, w in enumerate(("7d", "30d", "alltime"))
-    ]
+    assert [(r.job_name, r.run_key) for r in requests] == [(WINDOWS_JOB, "chain-test:1:0")]
+    assert requests[0].tags["dagster/asset_partition_range_start"] == "2026-11-19|7d"
+    assert requests[0].tags["dagster/asset_partition_range_end"] == "2026-11-19|alltime"
     assert {r.tags["coliseum/stage"] for r in requests} == {"1"}

@@ -107,9 +107,14 @@ def coliseum_window_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
 ) -> Iterator[Any]:
     postgres.export_dbt_env()
-    keys = context.partition_key.keys_by_dimension  # type: ignore[attr-defined]
-    dbt_vars = window_vars(date.fromisoformat(keys["date"]), keys["window"])
-    yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
+    # One dbt invocation per as-of date for all its selected windows; dates in order (previous_rank).
+    windows_by_date: dict[str, list[str]] = {}
+    for key in context.partition_keys:
+        day, window = key.split("|")
+        windows_by_date.setdefault(day, []).append(window)
+    for day in sorted(windows_by_date):
+        dbt_vars = window_vars(date.fromisoformat(day), windows_by_date[day])
+        yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
 
 
 def _record_build(postgres: PostgresResource, days: list[date], run_id: str, passed: bool, summary: str) -> None:

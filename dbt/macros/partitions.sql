@@ -35,8 +35,20 @@
     activity_date >= '{{ partition_var("start_date") }}'::date and activity_date < '{{ partition_var("end_date") }}'::date
     {%- if config.get("partition_filter") %} and ({{ config.get("partition_filter") }}){% endif -%}
   {%- elif grain == "window" -%}
-    as_of_date = '{{ partition_var("as_of_date") }}'::date and "window" = '{{ partition_var("window") }}'
+    as_of_date = '{{ partition_var("as_of_date") }}'::date and "window" in ({{ window_list() }})
   {%- else -%}
     {{ exceptions.raise_compiler_error(model.name ~ ": partition_grain must be 'day' or 'window'") }}
   {%- endif -%}
 {% endmacro %}
+
+{#- The windows of this invocation. While parsing (no vars) a placeholder keeps refs visible to dbt. -#}
+{% macro partition_windows() %}
+  {{- return(partition_var('windows') or ['alltime']) -}}
+{% endmacro %}
+
+{#- The windows of this invocation, as a quoted SQL list. -#}
+{% macro window_list() -%}
+  {%- for window in partition_windows() -%}
+    '{{ window }}'{% if not loop.last %}, {% endif %}
+  {%- endfor -%}
+{%- endmacro %}

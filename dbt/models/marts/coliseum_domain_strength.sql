@@ -8,61 +8,69 @@
   )
 }}
 {%- set as_of_date = partition_var('as_of_date') -%}
-{%- set window = partition_var('window') -%}
 {#- Reads only daily aggregates: the raw log is never rescanned for a window. -#}
 
-with artist_days as (
+{% for window in partition_windows() -%}
+{%- if not loop.first %}
 
-    select * from {{ ref('int_artist_domain_daily') }}
-    where {{ in_window('activity_date', as_of_date, window) }}
+union all
 
-),
+{% endif -%}
+(
+    with artist_days as (
 
-fan_days as (
+        select * from {{ ref('int_artist_domain_daily') }}
+        where {{ in_window('activity_date', as_of_date, window) }}
 
-    select * from {{ ref('int_artist_fans_daily') }}
-    where {{ in_window('activity_date', as_of_date, window) }}
+    ),
 
-),
+    fan_days as (
 
-strength as (
+        select * from {{ ref('int_artist_fans_daily') }}
+        where {{ in_window('activity_date', as_of_date, window) }}
 
-    select
-        entity_id,
-        domain,
-        sum(strength) as strength,
-        sum(event_count)::bigint as event_count
-    from artist_days
-    group by entity_id, domain
+    ),
 
-),
+    strength as (
 
-fans as (
+        select
+            entity_id,
+            domain,
+            sum(strength) as strength,
+            sum(event_count)::bigint as event_count
+        from artist_days
+        group by entity_id, domain
 
-    select
-        entity_id,
-        domain,
-        count(distinct user_id) as unique_fans
-    from fan_days
-    group by entity_id, domain
+    ),
 
-),
+    fans as (
 
-final as (
+        select
+            entity_id,
+            domain,
+            count(distinct user_id) as unique_fans
+        from fan_days
+        group by entity_id, domain
 
-    select
-        '{{ as_of_date }}'::date as as_of_date,
-        '{{ window }}'::text as "window",
-        strength.entity_id,
-        strength.domain,
-        strength.strength,
-        strength.event_count,
-        fans.unique_fans
-    from strength
-    inner join fans
-        on fans.entity_id = strength.entity_id
-        and fans.domain = strength.domain
+    ),
 
+    final as (
+
+        select
+            '{{ as_of_date }}'::date as as_of_date,
+            '{{ window }}'::text as "window",
+            strength.entity_id,
+            strength.domain,
+            strength.strength,
+            strength.event_count,
+            fans.unique_fans
+        from strength
+        inner join fans
+            on fans.entity_id = strength.entity_id
+            and fans.domain = strength.domain
+
+    )
+
+    select * from final
 )
-
-select * from final
+{%- endfor %}

@@ -8,13 +8,12 @@
   )
 }}
 {%- set as_of_date = partition_var('as_of_date') -%}
-{%- set window = partition_var('window') -%}
 {#- Every board of every as-of date; the publish step copies one as-of date into the published relations. -#}
 
 with strength as (
 
     select * from {{ ref('coliseum_domain_strength') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" = '{{ window }}'
+    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
 
 ),
 
@@ -29,7 +28,7 @@ ranked as (
     select
         strength.*,
         -- Competition rank (1, 2, 2, 4); ties are listed by entity_id when read.
-        rank() over (partition by strength.domain order by strength.strength desc) as rank
+        rank() over (partition by strength."window", strength.domain order by strength.strength desc) as rank
     from strength
 
 ),
@@ -37,11 +36,11 @@ ranked as (
 previous as (
 
     {% if is_incremental() -%}
-    select domain, entity_id, rank as previous_rank
+    select "window", domain, entity_id, rank as previous_rank
     from {{ this }}
-    where as_of_date = '{{ as_of_date }}'::date - 1 and "window" = '{{ window }}'
+    where as_of_date = '{{ as_of_date }}'::date - 1 and "window" in ({{ window_list() }})
     {%- else -%}
-    select null::text as domain, null::uuid as entity_id, null::bigint as previous_rank
+    select null::text as "window", null::text as domain, null::uuid as entity_id, null::bigint as previous_rank
     where false
     {%- endif %}
 
@@ -66,7 +65,8 @@ final as (
     from ranked
     left join profiles on profiles.entity_id = ranked.entity_id::text
     left join previous
-        on previous.domain = ranked.domain
+        on previous."window" = ranked."window"
+        and previous.domain = ranked.domain
         and previous.entity_id = ranked.entity_id
 
 )
