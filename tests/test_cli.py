@@ -48,4 +48,4 @@ def test_main_job_summary_matches_database(database, tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
     with DagsterInstance.get() as instance:
         runs = instance.get_runs(RunsFilter(tags={"coliseum/launched_by": "cli"}))
-        assert len(runs) == 5 and all(r.is_success for r in runs)
+        assert len(runs) == 3 and all(r.is_success for r in runs)  # daily, windows, publish
