@@ -213,15 +213,6 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
     return current_publication(conn, settings)  # type: ignore[return-value]
 
 
-def reject_candidate(conn: psycopg.Connection, settings: Settings, publication_id: int) -> None:
-    conn.execute(
-        sql.SQL(
-            "update {}.coliseum_publications set status = 'rejected' where publication_id = %s and status = 'candidate'"
-        ).format(sql.Identifier(settings.build_schema)),
-        (publication_id,),
-    )
-
-
 def ensure_infrastructure(conn: psycopg.Connection, settings: Settings) -> None:
     for ddl in INFRA_DDL:
         conn.execute(sql.SQL(ddl).format(build=sql.Identifier(settings.build_schema)))
