@@ -138,8 +138,11 @@ def run_suite(
         )
     )
     validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    # COMPLETE: unexpected-rows expectations only return the failing rows in this format.
-    result = validation.run(expectation_parameters=parameters or {}, result_format="COMPLETE")
+    checkpoint = context.checkpoints.add(
+        # COMPLETE: unexpected-rows expectations only return the failing rows in this format.
+        gx.Checkpoint(name=name, validation_definitions=[validation], result_format="COMPLETE")
+    )
+    result = next(iter(checkpoint.run(expectation_parameters=parameters or {}).run_results.values()))
     failures = []
     for outcome in result.results:
         if outcome.success:
@@ -159,6 +162,7 @@ def run_suite(
                 else None,
             }
         )
+    context.checkpoints.delete(name)
     context.validation_definitions.delete(name)
     source.delete_asset(name)
     return SuiteRun(

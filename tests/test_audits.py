@@ -1,0 +1,113 @@
+"""Output audits on real data: each blocking suite catches its defect and names the rows; warnings publish."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from dagster import AssetCheckKey, AssetKey
+
+from dagster_project.generate import generate
+from dagster_project.nightly import nightly_plan
+from dagster_project.publish import current_publication
+from dagster_project.quality.gx_suites import run_suite
+from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
+from tests.conftest import AS_OF
+
+D = AS_OF
+PLAN = nightly_plan([D])
+
+
+def quiet(*_args) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def built(database):
+    with database.connect() as conn:
+        generate(conn, database.settings, events=2500, days=12, seed=13, end_date=D)
+    return run_pipeline(database.url, database.settings, [D], database.instance)
+
+
+def live_publication(database) -> int:
+    with database.connect() as conn:
+        return current_publication(conn, database.settings).publication_id
+
+
+def test_mutation_without_its_entry_fails_the_mutations_suite(database, built):
+    orphan = str(uuid.uuid4())
+    with database.connect() as conn:
+        conn.execute(
+            "insert into coliseum.coliseum_dna_mutations (passport_entry_id, entity_id, domain, event_type, "
+            "effective_delta, weight_version, quality_factor, user_id, created_at, activity_date) "
+            "select %s, entity_id, domain, event_type, effective_delta, weight_version, quality_factor, user_id, "
+            "created_at, activity_date from coliseum.coliseum_dna_mutations where activity_date = %s limit 1",
+            (orphan, D),
+        )
+    try:
+        run = run_suite(
+            database.url,
+            database.settings,
+            "coliseum_dna_mutations",
+            str(D),
+            f"select * from coliseum.coliseum_dna_mutations where activity_date = '{D}'",
+        )
+    finally:
+        with database.connect() as conn:
+            conn.execute("delete from coliseum.coliseum_dna_mutations where passport_entry_id = %s", (orphan,))
+    assert not run.success
+    [failure] = run.failures
+    assert failure["expectation"] == "unexpected_rows_expectation"
+    assert failure["unexpected_count"] == 1
+    assert failure["sample"][0]["passport_entry_id"] == orphan
+
+
+def test_strength_that_differs_from_its_mutations_blocks_publish(database, built):
+    before = live_publication(database)
+    with database.connect() as conn:
+        artist = conn.execute(
+            "update coliseum.coliseum_domain_strength set strength = strength + 1 where ctid = "
+            "(select ctid from coliseum.coliseum_domain_strength where as_of_date = %s and \"window\" = '30d' "
+            "and domain = 'T' limit 1) returning entity_id::text",
+            (D,),
+        ).fetchone()[0]
+    try:
+        with pytest.raises(PipelineRunError) as failure:
+            execute_plan(PLAN[2:], D, database.instance, log=quiet)
+        assert "gx_strength_suite" in str(failure.value) and artist in str(failure.value)
+        assert live_publication(database) == before
+    finally:
+        execute_plan(PLAN[1:2], D, database.instance, log=quiet)  # rebuild the windows from the rollups
+
+
+def test_volume_drop_warns_and_still_publishes(database, built):
+    before = live_publication(database)
+    with database.connect() as conn:
+        dropped = conn.execute(
+            "delete from coliseum.coliseum_leaderboard_history where as_of_date = %s and rank > 2", (D,)
+        ).rowcount
+    assert dropped > 0
+    try:
+        run_ids = execute_plan(PLAN[2:], D, database.instance, log=quiet)
+    finally:
+        execute_plan(PLAN[1:2], D, database.instance, log=quiet)
+    assert live_publication(database) > before
+    evaluation = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "volume_anomaly")]
+    )
+    record = next(iter(evaluation.values()))
+    assert record.run_id in run_ids
+    assert record.event.dagster_event.event_specific_data.passed is False
+    assert record.event.dagster_event.event_specific_data.severity.value == "WARN"
+
+
+def test_data_docs_are_built_and_linked_from_the_check(database, built):
+    records = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "gx_leaderboard_suite")]
+    )
+    metadata = next(iter(records.values())).event.dagster_event.event_specific_data.metadata
+    index = Path(urlparse(metadata["data_docs"].value).path)
+    assert index == database.home / "data_docs" / "index.html"
+    assert index.exists() and "coliseum_leaderboard" in index.read_text()
