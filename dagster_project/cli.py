@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -162,6 +163,21 @@ def cmd_late_days(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from dagster_project.verify import verify
+
+    settings = get_settings()
+    with connect(resolve_database_url(settings)) as conn:
+        report = verify(conn, settings)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        for finding in report.findings:
+            print(f"{finding.status:<14} {finding.object:<45} {finding.detail}")
+        print("OK: the database matches the contract" if report.ok else "DRIFT: see the lines above")
+    return 0 if report.ok else 1
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from dagster_project.dbt_project import ensure_manifest
     from dagster_project.settings import PROJECT_ROOT
@@ -210,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("late-days", help="list processed days that received entries afterwards").set_defaults(
         func=cmd_late_days
     )
+
+    check = sub.add_parser("verify", help="check any database against the contract; exit 1 on drift")
+    check.add_argument("--json", action="store_true", help="machine-readable report")
+    check.set_defaults(func=cmd_verify)
 
     ui = sub.add_parser("ui", help="start the Dagster UI on the same database and DAGSTER_HOME")
     ui.add_argument("--host", default="127.0.0.1")

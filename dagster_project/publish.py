@@ -84,7 +84,23 @@ def board_name(domain: str, window: str) -> str:
 
 BOARDS: tuple[tuple[str, str], ...] = tuple((d, w) for d in DOMAINS for w in WINDOWS)
 BOARD_NAMES: tuple[str, ...] = tuple(board_name(d, w) for d, w in BOARDS)
-PUBLISHED_NAMES: tuple[str, ...] = (*BOARD_NAMES, "coliseum_domain_strength", "coliseum_dna_mutations")
+PUBLISHED_NAMES: tuple[str, ...] = (
+    *BOARD_NAMES,
+    "coliseum_domain_strength",
+    "coliseum_dna_mutations",
+    "coliseum_metrics",
+)
+
+# Legacy readers (useColiseum, useDNA) read coliseum_metrics; it is a compatibility view over the mutations.
+# coliseum_leaderboards (one cached table) is retired: readers move to the twelve boards.
+METRICS_SELECT = """
+    select passport_entry_id as id, entity_id, 'artist'::text as entity_type,
+           'dna_' || lower(domain) as metric_type, effective_delta as metric_value,
+           jsonb_build_object('event_type', event_type, 'domain', domain, 'weight_version', weight_version,
+                              'passport_entry_id', passport_entry_id) as metadata,
+           created_at as "timestamp"
+    from {build}.coliseum_dna_mutations where activity_date <= {as_of}
+"""
 
 
 class PublishConflictError(RuntimeError):
@@ -201,6 +217,11 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
                 "create or replace view {target}.coliseum_dna_mutations as select {columns} "
                 "from {build}.coliseum_dna_mutations where activity_date <= {as_of}"
             ).format(target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build, as_of=sql.Literal(as_of_date))
+        )
+        conn.execute(
+            sql.SQL("create or replace view {target}.coliseum_metrics as " + METRICS_SELECT).format(
+                target=target, build=build, as_of=sql.Literal(as_of_date)
+            )
         )
         conn.execute(
             sql.SQL(

@@ -109,6 +109,12 @@ PUBLISH_SPECS = [
         description="Published mutations up to the as-of date (a live view over the mutation log).",
         group_name="published",
     ),
+    AssetSpec(
+        published_key("coliseum_metrics"),
+        deps=[CANDIDATE_KEY, AssetDep(_MUTATIONS)],
+        description="Legacy compatibility view over the mutations (entity_id, metric_type, metric_value, ...).",
+        group_name="published",
+    ),
 ]
 
 

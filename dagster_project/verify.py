@@ -1,0 +1,190 @@
+"""`coliseum verify`: is this database in the state the code expects? Objects, columns and types, the source
+columns the pipeline reads, and whether the last publication reconciles and is fresh."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.publish import BOARD_NAMES, current_publication
+from dagster_project.settings import Settings
+
+BOARD = {
+    "rank": "bigint",
+    "entity_id": "uuid",
+    "artist_name": "text",
+    "score": "numeric",
+    "event_count": "bigint",
+    "unique_fans": "bigint",
+    "previous_rank": "bigint",
+    "rank_change": "bigint",
+    "as_of_date": "date",
+}
+PUBLISHED: dict[str, dict[str, str]] = {
+    **{name: BOARD for name in BOARD_NAMES},
+    "coliseum_domain_strength": {
+        "entity_id": "uuid",
+        "domain": "text",
+        "window": "text",
+        "as_of_date": "date",
+        "strength": "numeric",
+        "event_count": "bigint",
+        "unique_fans": "bigint",
+    },
+    "coliseum_dna_mutations": {
+        "passport_entry_id": "uuid",
+        "entity_id": "uuid",
+        "domain": "text",
+        "event_type": "text",
+        "effective_delta": "numeric",
+        "weight_version": "text",
+        "created_at": "timestamp with time zone",
+    },
+    "coliseum_metrics": {
+        "id": "uuid",
+        "entity_id": "uuid",
+        "entity_type": "text",
+        "metric_type": "text",
+        "metric_value": "numeric",
+        "metadata": "jsonb",
+        "timestamp": "timestamp with time zone",
+    },
+}
+# What the pipeline reads from the app's tables (other columns may exist and are ignored).
+SOURCES: dict[str, dict[str, set[str]]] = {
+    "passport_entries": {
+        "id": {"uuid"},
+        "user_id": {"uuid"},
+        "session_id": {"uuid", "text"},
+        "device_id": {"text"},
+        "event_type": {"text"},
+        "event_category": {"text"},
+        "entity_type": {"text"},
+        "entity_id": {"uuid", "text"},
+        "metadata": {"jsonb"},
+        "created_at": {"timestamp with time zone"},
+        "coliseum_processed_at": {"timestamp with time zone"},
+    },
+    "artist_profiles": {"id": {"uuid"}, "artist_name": {"text"}},
+}
+
+
+@dataclass
+class Finding:
+    object: str
+    status: str  # ok | missing | wrong_columns | drift | stale
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.status == "ok" for f in self.findings)
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "findings": [asdict(f) for f in self.findings]}
+
+
+def _columns(conn: psycopg.Connection, schema: str, name: str) -> dict[str, str] | None:
+    rows = conn.execute(
+        "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = %s",
+        (schema, name),
+    ).fetchall()
+    return dict(rows) if rows else None
+
+
+def _compare(name: str, actual: dict[str, str] | None, expected: dict[str, set[str]]) -> Finding:
+    if actual is None:
+        return Finding(name, "missing", "relation does not exist")
+    problems = []
+    for column, types in expected.items():
+        if column not in actual:
+            problems.append(f"column {column} missing")
+        elif actual[column] not in types:
+            problems.append(f"column {column} is {actual[column]}, expected {' or '.join(sorted(types))}")
+    return Finding(name, "wrong_columns" if problems else "ok", "; ".join(problems))
+
+
+def verify(conn: psycopg.Connection, settings: Settings, now: datetime | None = None) -> Report:
+    report = Report()
+    for name, columns in SOURCES.items():
+        actual = _columns(conn, settings.source_schema, name)
+        report.findings.append(_compare(f"{settings.source_schema}.{name}", actual, columns))
+    for name, columns in PUBLISHED.items():
+        actual = _columns(conn, settings.publish_schema, name)
+        expected = {column: {kind} for column, kind in columns.items()}
+        report.findings.append(_compare(f"{settings.publish_schema}.{name}", actual, expected))
+    report.findings.extend(_last_run(conn, settings, now or datetime.now(UTC)))
+    return report
+
+
+def _last_run(conn: psycopg.Connection, settings: Settings, now: datetime) -> list[Finding]:
+    """Does the last publication reconcile (read -> mutations -> rollups -> boards) and is it fresh?"""
+    try:
+        publication = current_publication(conn, settings)
+    except psycopg.Error as error:
+        conn.rollback()
+        return [Finding("last run", "missing", f"cannot read publications: {error}")]
+    if publication is None:
+        return [Finding("last run", "missing", "nothing has been published")]
+    build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
+    findings = []
+    try:
+        mutations, rolled_up = conn.execute(
+            sql.SQL(
+                "select (select count(*) from {b}.coliseum_dna_mutations where activity_date <= %(d)s), "
+                "(select coalesce(sum(event_count), 0) from {b}.int_artist_domain_daily where activity_date <= %(d)s)"
+            ).format(b=build),
+            {"d": publication.as_of_date},
+        ).fetchone()
+        staged, counted = conn.execute(
+            sql.SQL(
+                "select count(*), count(*) filter (where rejection_reason is null) "
+                "from {b}.stg_passport__entries where activity_date <= %(d)s and not swept"
+            ).format(b=build),
+            {"d": publication.as_of_date},
+        ).fetchone()
+        present = [
+            name
+            for name in BOARD_NAMES
+            if conn.execute("select to_regclass(%s)", (f"{settings.publish_schema}.{name}",)).fetchone()[0]
+        ]
+        ranked = {
+            name: conn.execute(sql.SQL("select count(*) from {}.{}").format(target, sql.Identifier(name))).fetchone()[0]
+            for name in present
+        }
+    except psycopg.Error as error:
+        conn.rollback()
+        return [Finding("last run", "drift", f"cannot reconcile: {error}")]
+    recorded = {name: publication.row_counts.get(name) for name in BOARD_NAMES}
+    detail = (
+        f"as of {publication.as_of_date}: {staged} entries read, {counted} counted, {mutations} mutations, "
+        f"{rolled_up} in the daily rollups, {max(ranked.values(), default=0)} artists on the largest board"
+    )
+    mismatched = [name for name in present if ranked[name] != recorded[name]]
+    if mutations != rolled_up or mismatched:
+        problems = [f"mutations {mutations} != rollups {rolled_up}"] if mutations != rolled_up else []
+        problems += [f"{name}: {ranked[name]} rows, publication recorded {recorded[name]}" for name in mismatched]
+        findings.append(Finding("last run", "drift", detail + "; " + "; ".join(problems)))
+    else:
+        findings.append(Finding("last run", "ok", detail))
+    newest = conn.execute(
+        sql.SQL("select max(created_at) from {}.passport_entries").format(sql.Identifier(settings.source_schema))
+    ).fetchone()[0]
+    age = now - publication.published_at if publication.published_at else None
+    if (
+        newest
+        and age is not None
+        and newest > publication.published_at
+        and age > timedelta(hours=settings.freshness_hours)
+    ):
+        findings.append(Finding("freshness", "stale", f"published {age} ago; the log has entries up to {newest}"))
+    else:
+        findings.append(Finding("freshness", "ok", f"published {age} ago" if age else "never published"))
+    return findings
