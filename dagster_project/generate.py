@@ -66,13 +66,23 @@ EVENT_MIX: tuple[tuple[str, str, str | None, float], ...] = (
     ("treasury.track_purchase", "treasury", "transaction", 0.02),
     ("treasury.artist_tip", "treasury", "transaction", 0.012),
     ("treasury.subscription_start", "treasury", "transaction", 0.006),
+    ("treasury.ticket_purchase", "treasury", "transaction", 0.01),
+    ("treasury.onsite_purchase", "treasury", "transaction", 0.006),
     ("treasury.refund", "treasury", "transaction", 0.003),
     ("session_start", "system", None, 0.05),
     ("page_view", "system", None, 0.08),
     ("coliseum.leaderboard_view", "coliseum", None, 0.02),
 )
-TREASURY_PAID = ("treasury.track_purchase", "treasury.artist_tip", "treasury.subscription_start")
-TREASURY_STATUSES = ("completed",) * 17 + ("pending", "failed", "refunded")
+TREASURY_PAID = (
+    "treasury.track_purchase",
+    "treasury.artist_tip",
+    "treasury.subscription_start",
+    "treasury.ticket_purchase",
+    "treasury.onsite_purchase",
+)
+# Sold at a concierto event: the payment names the event (artist_event_revenue).
+EVENT_SALES = ("treasury.ticket_purchase", "treasury.onsite_purchase")
+TREASURY_STATUSES = ("completed",) * 17 + ("pending", "failed")
 
 COLUMNS = (
     "id",
@@ -229,6 +239,10 @@ def generate(
             if refund_of[i] >= 0:
                 txn_status = "completed"
                 extra = f', "refunded_transaction_id": "{entry_ids[refund_of[i]]}"'
+            elif event_type in EVENT_SALES:
+                own = concerts_by_artist[a]
+                c = own[int(pick[i] * own.size)] if own.size else int(pick[i] * n_concerts)
+                extra = f', "event_id": "{concert_ids[c]}"'
             meta = (
                 f'{{"artist_id": "{artist_ids[a]}", "amount_cents": {int(amount[i])}, '
                 f'"currency": "{CURRENCIES[currency[i]]}", "status": "{txn_status}", '
@@ -376,6 +390,7 @@ def _bad_catalogue(
         "unknown_currency": lambda: paid(currency="XYZ"),
         "invalid_status": lambda: paid(status="stolen"),
         "refund_of_unknown_transaction": lambda: paid("treasury.refund", refunded_transaction_id=uid()),
+        "invalid_event_id": lambda: paid("treasury.ticket_purchase", event_id=pick(["stage-left", None])),
         "oversized_text": lambda: row(device_id="d" * 5000),
         "control_characters": lambda: row(device_id="device\x07bell"),
         "sql_like_text": lambda: row(metadata=json.dumps({"note": "x'; DROP TABLE passport_entries; --"})),

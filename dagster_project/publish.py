@@ -14,12 +14,13 @@ from datetime import date, datetime
 import psycopg
 from psycopg import sql
 
+from dagster_project.analytics import create_analytics_functions
+from dagster_project.entitlements import create_entitlement_api
 from dagster_project.settings import DOMAINS, WINDOWS, Settings
 
 PUBLISH_LOCK = "coliseum.publish"
 
 BOARD_COLUMNS = "rank, entity_id, artist_name, score, event_count, unique_fans, previous_rank, rank_change, as_of_date"
-STRENGTH_COLUMNS = 'entity_id, domain, "window", as_of_date, strength, event_count, unique_fans'
 MUTATION_COLUMNS = "passport_entry_id, entity_id, domain, event_type, effective_delta, weight_version, created_at"
 
 INFRA_DDL = (
@@ -59,22 +60,6 @@ INFRA_DDL = (
     create index if not exists coliseum_published_leaderboards_idx
         on {build}.coliseum_published_leaderboards (publication_id, domain, "window", rank)
     """,
-    """
-    create table if not exists {build}.coliseum_published_strength (
-        publication_id bigint not null,
-        entity_id uuid not null,
-        domain text not null,
-        "window" text not null,
-        as_of_date date not null,
-        strength numeric not null,
-        event_count bigint not null,
-        unique_fans bigint not null
-    )
-    """,
-    """
-    create index if not exists coliseum_published_strength_idx
-        on {build}.coliseum_published_strength (publication_id, entity_id)
-    """,
 )
 
 
@@ -84,9 +69,53 @@ def board_name(domain: str, window: str) -> str:
 
 BOARDS: tuple[tuple[str, str], ...] = tuple((d, w) for d in DOMAINS for w in WINDOWS)
 BOARD_NAMES: tuple[str, ...] = tuple(board_name(d, w) for d, w in BOARDS)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published view over one as-of date of a window-grain mart, copied per publication."""
+
+    name: str
+    columns: str
+    table: str
+
+
+SNAPSHOTS: tuple[Snapshot, ...] = (
+    Snapshot(
+        "coliseum_domain_strength",
+        'entity_id, domain, "window", as_of_date, strength, event_count, unique_fans',
+        "coliseum_published_strength",
+    ),
+    Snapshot(
+        "artist_revenue_summary",
+        'artist_id, artist_name, currency, "window", as_of_date, gross_cents, refunds_cents, net_cents, '
+        "completed_transactions, refunded_transactions, pending_transactions, failed_transactions, "
+        "excluded_transactions, paying_fans, first_sale_at, last_sale_at",
+        "coliseum_published_revenue_summary",
+    ),
+    Snapshot(
+        "artist_event_revenue",
+        'artist_id, event_id, currency, "window", as_of_date, ticket_cents, on_site_cents, gross_cents, '
+        "refunds_cents, net_cents, tickets_sold, on_site_sales, excluded_transactions, paying_fans",
+        "coliseum_published_event_revenue",
+    ),
+    Snapshot(
+        "artist_revenue_per_fan",
+        'artist_id, artist_name, currency, "window", as_of_date, net_cents, unique_fans, paying_fans, '
+        "net_cents_per_fan, net_cents_per_paying_fan",
+        "coliseum_published_revenue_per_fan",
+    ),
+    Snapshot(
+        "coliseum_artist_dna",
+        'entity_id, artist_name, "window", as_of_date, strength_a, rank_a, strength_t, rank_t, strength_g, '
+        "rank_g, strength_c, rank_c, genre_diversity_score, genres, repeat_engagement_rate, repeat_fans, "
+        "unique_fans, geographic_reach, cities",
+        "coliseum_published_artist_dna",
+    ),
+)
 PUBLISHED_NAMES: tuple[str, ...] = (
     *BOARD_NAMES,
-    "coliseum_domain_strength",
+    *(snapshot.name for snapshot in SNAPSHOTS),
     "coliseum_dna_mutations",
     "coliseum_metrics",
 )
@@ -116,7 +145,7 @@ class Publication:
 
 
 def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_id: str) -> int:
-    """Write: copy the as-of date's boards and strength under a new candidate id. Readers see nothing yet."""
+    """Write: copy the as-of date's boards and every snapshot mart under a new candidate id. Readers see nothing yet."""
     build = sql.Identifier(settings.build_schema)
     with conn.transaction():
         ensure_infrastructure(conn, settings)
@@ -139,17 +168,20 @@ def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: da
             ).format(build=build),
             {"pid": publication_id, "d": as_of_date},
         )
-        conn.execute(
-            sql.SQL(
-                """
-                insert into {build}.coliseum_published_strength
-                select %(pid)s, entity_id, domain, "window", as_of_date, strength, event_count, unique_fans
-                from {build}.coliseum_domain_strength
-                where as_of_date = %(d)s
-                """
-            ).format(build=build),
-            {"pid": publication_id, "d": as_of_date},
-        )
+        for snapshot in SNAPSHOTS:
+            _ensure_snapshot_table(conn, settings, snapshot)
+            conn.execute(
+                sql.SQL(
+                    "insert into {build}.{table} (publication_id, {columns}) "
+                    "select %(pid)s, {columns} from {build}.{model} where as_of_date = %(d)s"
+                ).format(
+                    build=build,
+                    table=sql.Identifier(snapshot.table),
+                    columns=sql.SQL(snapshot.columns),
+                    model=sql.Identifier(snapshot.name),
+                ),
+                {"pid": publication_id, "d": as_of_date},
+            )
         conn.execute(
             sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(build),
             (psycopg.types.json.Jsonb(_row_counts(conn, settings, publication_id)), publication_id),
@@ -205,12 +237,20 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
                     window=sql.Literal(window),
                 )
             )
-        conn.execute(
-            sql.SQL(
-                "create or replace view {target}.coliseum_domain_strength as select {columns} "
-                "from {build}.coliseum_published_strength where publication_id = {pid}"
-            ).format(target=target, columns=sql.SQL(STRENGTH_COLUMNS), build=build, pid=sql.Literal(publication_id))
-        )
+        for snapshot in SNAPSHOTS:
+            conn.execute(
+                sql.SQL(
+                    "create or replace view {target}.{name} as select {columns} "
+                    "from {build}.{table} where publication_id = {pid}"
+                ).format(
+                    target=target,
+                    name=sql.Identifier(snapshot.name),
+                    columns=sql.SQL(snapshot.columns),
+                    build=build,
+                    table=sql.Identifier(snapshot.table),
+                    pid=sql.Literal(publication_id),
+                )
+            )
         # Mutations are a log: the view is live, bounded by the published as-of date.
         conn.execute(
             sql.SQL(
@@ -223,6 +263,8 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
                 target=target, build=build, as_of=sql.Literal(as_of_date)
             )
         )
+        create_analytics_functions(conn, settings)
+        create_entitlement_api(conn, settings, publication_id, PUBLISHED_NAMES)
         conn.execute(
             sql.SQL(
                 "update {}.coliseum_publications set status = 'published', published_at = now() "
@@ -237,6 +279,22 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
 def ensure_infrastructure(conn: psycopg.Connection, settings: Settings) -> None:
     for ddl in INFRA_DDL:
         conn.execute(sql.SQL(ddl).format(build=sql.Identifier(settings.build_schema)))
+
+
+def _ensure_snapshot_table(conn: psycopg.Connection, settings: Settings, snapshot: Snapshot) -> None:
+    """The snapshot table has the mart's published columns, typed as the mart types them."""
+    build, table = sql.Identifier(settings.build_schema), sql.Identifier(snapshot.table)
+    conn.execute(
+        sql.SQL(
+            "create table if not exists {build}.{table} as "
+            "select null::bigint as publication_id, {columns} from {build}.{model} with no data"
+        ).format(build=build, table=table, columns=sql.SQL(snapshot.columns), model=sql.Identifier(snapshot.name))
+    )
+    conn.execute(
+        sql.SQL("create index if not exists {index} on {build}.{table} (publication_id)").format(
+            index=sql.Identifier(f"{snapshot.table}_idx"), build=build, table=table
+        )
+    )
 
 
 def _refuse_non_views(conn: psycopg.Connection, schema: str) -> None:
@@ -266,10 +324,13 @@ def _row_counts(conn: psycopg.Connection, settings: Settings, publication_id: in
         (publication_id,),
     ):
         counts[board_name(domain, window)] = n
-    counts["coliseum_domain_strength"] = conn.execute(
-        sql.SQL("select count(*) from {}.coliseum_published_strength where publication_id = %s").format(build),
-        (publication_id,),
-    ).fetchone()[0]
+    for snapshot in SNAPSHOTS:
+        counts[snapshot.name] = conn.execute(
+            sql.SQL("select count(*) from {}.{} where publication_id = %s").format(
+                build, sql.Identifier(snapshot.table)
+            ),
+            (publication_id,),
+        ).fetchone()[0]
     return counts
 
 
@@ -281,7 +342,7 @@ def _prune(conn: psycopg.Connection, settings: Settings) -> None:
         "union (select publication_id from {b}.coliseum_publications where status = 'published' "
         "order by published_at desc limit 1)"
     ).format(b=build)
-    for table in ("coliseum_published_leaderboards", "coliseum_published_strength"):
+    for table in ("coliseum_published_leaderboards", *(snapshot.table for snapshot in SNAPSHOTS)):
         conn.execute(
             sql.SQL("delete from {}.{} where publication_id not in ({})").format(build, sql.Identifier(table), keep),
             {"n": settings.publications_kept},

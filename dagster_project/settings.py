@@ -17,11 +17,14 @@ DOMAINS: tuple[str, ...] = ("A", "T", "G", "C")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def _schema(name: str, default: str) -> str:
-    value = os.environ.get(name, default)
+def _identifier(name: str, value: str) -> str:
     if not _IDENTIFIER.match(value):
         raise ValueError(f"{name}={value!r} is not a plain lower-case Postgres identifier")
     return value
+
+
+def _schema(name: str, default: str) -> str:
+    return _identifier(name, os.environ.get(name, default))
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Settings:
     volume_drop_share: float
     freshness_hours: float
     alert_webhook_url: str | None
+    app_roles: tuple[str, ...]
+    """Roles the app's users act as (Supabase: anon, authenticated): they read boards only by entitlement."""
     audit_force_fail: frozenset[str]
     """Check names made to fail on purpose: a drill that the gate really holds publication back."""
 
@@ -76,6 +81,11 @@ def get_settings() -> Settings:
         volume_drop_share=float(os.environ.get("COLISEUM_VOLUME_DROP_SHARE", "0.5")),
         freshness_hours=float(os.environ.get("COLISEUM_FRESHNESS_HOURS", "36")),
         alert_webhook_url=os.environ.get("COLISEUM_ALERT_WEBHOOK_URL") or None,
+        app_roles=tuple(
+            _identifier("COLISEUM_APP_ROLES", role.strip())
+            for role in os.environ.get("COLISEUM_APP_ROLES", "anon,authenticated").split(",")
+            if role.strip()
+        ),
         audit_force_fail=frozenset(
             name.strip() for name in os.environ.get("COLISEUM_AUDIT_FORCE_FAIL", "").split(",") if name.strip()
         ),

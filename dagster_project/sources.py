@@ -9,6 +9,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from dagster_project.database import connect
+from dagster_project.entitlements import ensure_entitlements
 from dagster_project.settings import Settings, get_settings
 
 # id is deliberately not a primary key here: the landing table must be able to hold what an app or a
@@ -68,6 +69,8 @@ def init_db(url: str, settings: Settings | None = None) -> None:
         conn.execute(sql.SQL("create schema if not exists {}").format(schema))
         for ddl in (PASSPORT_ENTRIES_DDL, ARTIST_PROFILES_DDL, ADD_PROCESSED_COLUMN):
             conn.execute(sql.SQL(ddl).format(schema=schema))
+        # The app's entitlements table exists before the first publication (billing may write it first).
+        ensure_entitlements(conn, settings)
         for name, definition in INDEXES:
             _drop_invalid_index(conn, settings.source_schema, name)
             conn.execute(

@@ -29,6 +29,7 @@ REASONS = (
     "unknown_currency",
     "invalid_status",
     "refund_of_unknown_transaction",
+    "invalid_event_id",
     "oversized_text",
     "control_characters",
     "sql_like_text",

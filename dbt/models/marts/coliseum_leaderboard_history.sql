@@ -55,7 +55,7 @@ final as (
         ranked.rank,
         ranked.entity_id,
         -- The old inner join dropped artists without a profile; they are ranked under a fallback name.
-        coalesce(profiles.artist_name, 'Unknown artist ' || left(ranked.entity_id::text, 8)) as artist_name,
+        {{ artist_display_name('profiles.artist_name', 'ranked.entity_id') }} as artist_name,
         profiles.entity_id is null as missing_profile,
         ranked.strength as score,
         ranked.event_count,

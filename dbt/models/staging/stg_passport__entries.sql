@@ -105,7 +105,12 @@ typed as (
         metadata -> 'amount_cents' as amount_json,
         metadata ->> 'currency' as currency,
         metadata ->> 'status' as status,
-        metadata ->> 'refunded_transaction_id' as refunded_transaction_id
+        metadata ->> 'refunded_transaction_id' as refunded_transaction_id_text,
+        case when entity_type = 'event' then entity_id else metadata ->> 'event_id' end as concert_event_id_text,
+        case when jsonb_typeof(metadata -> 'genre') = 'string' then lower(trim(metadata ->> 'genre')) end as genre,
+        case when jsonb_typeof(metadata -> 'country') = 'string' then upper(trim(metadata ->> 'country')) end
+            as country,
+        case when jsonb_typeof(metadata -> 'city') = 'string' then trim(metadata ->> 'city') end as city
     from versions
 
 ),
@@ -123,6 +128,9 @@ checked as (
         weights.event_category as expected_category,
         weights.base_intensity,
         {{ safe_uuid('typed.artist_id_text') }} as artist_id,
+        {{ safe_uuid('typed.refunded_transaction_id_text') }} as refunded_transaction_id,
+        {{ safe_uuid('typed.concert_event_id_text') }} as concert_event_id,
+        {{ sale_channel('typed.event_type') }} as sale_channel,
         case when jsonb_typeof(duration_json) = 'number' then (duration_json #>> '{}')::numeric end
             as duration_seconds,
         case when jsonb_typeof(progress_json) = 'number' then (progress_json #>> '{}')::numeric end
@@ -177,9 +185,10 @@ validated as (
             when expected_category = 'treasury'
                  and (status is null or status not in ('pending', 'completed', 'failed', 'refunded'))
                  then 'invalid_status'
+            when sale_channel is not null and concert_event_id is null then 'invalid_event_id'
             when event_type = 'treasury.refund' and not exists (
                 select 1 from {{ source('passport', 'passport_entries') }} as original
-                where original.id = {{ safe_uuid('checked.refunded_transaction_id') }}
+                where original.id = checked.refunded_transaction_id
                   and original.event_type like 'treasury.%'
                   and original.event_type <> 'treasury.refund'
             ) then 'refund_of_unknown_transaction'
@@ -214,6 +223,12 @@ final as (
         end as amount_cents,
         upper(currency) as currency,
         status,
+        refunded_transaction_id,
+        concert_event_id,
+        sale_channel,
+        nullif(genre, '') as genre,
+        nullif(country, '') as country,
+        nullif(city, '') as city,
         rejection_reason,
         case when rejection_reason is not null then raw_entry end as raw_entry
     from validated

@@ -1,0 +1,55 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='replace_partition',
+    partition_grain='window',
+    on_schema_change='fail',
+    indexes=[{'columns': ['as_of_date', '"window"']}],
+  )
+}}
+{%- set as_of_date = partition_var('as_of_date') -%}
+{#- The G-domain money metric, per artist, currency and window: net revenue per unique fan (anyone with a
+    counted event for the artist in the window) and per paying fan, rounded to whole cents. -#}
+
+with revenue as (
+
+    select * from {{ ref('artist_revenue_summary') }}
+    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+
+),
+
+fans as (
+
+    {% for window in partition_windows() -%}
+    {%- if not loop.first %}
+    union all
+    {% endif -%}
+    select '{{ window }}'::text as "window", entity_id, count(distinct user_id) as unique_fans
+    from {{ ref('int_artist_fans_daily') }}
+    where {{ in_window('activity_date', as_of_date, window) }}
+    group by entity_id
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        revenue.as_of_date,
+        revenue."window",
+        revenue.artist_id,
+        revenue.artist_name,
+        revenue.currency,
+        revenue.net_cents,
+        coalesce(fans.unique_fans, 0) as unique_fans,
+        revenue.paying_fans,
+        round(revenue.net_cents::numeric / nullif(fans.unique_fans, 0))::bigint as net_cents_per_fan,
+        round(revenue.net_cents::numeric / nullif(revenue.paying_fans, 0))::bigint as net_cents_per_paying_fan
+    from revenue
+    left join fans
+        on fans."window" = revenue."window"
+        and fans.entity_id = revenue.artist_id
+
+)
+
+select * from final
