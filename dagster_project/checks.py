@@ -2,8 +2,8 @@
 
 Daily run: the GX source suite on passport_entries (blocking: a flood of bad rows stops the day before
 staging), the GX mutations suite, and the reconciliation of the staged partition.
-Publish run: the GX leaderboard suite on each of the twelve candidate boards and the strength suite per
-window (blocking: the switch is skipped), volume against the live publication and artists without a
+Publish run: the GX leaderboard suite on each of the twelve candidate boards, the strength and revenue
+suites per window (blocking: the switch is skipped), volume against the live publication and artists without a
 profile (warnings with an alert).
 """
 
@@ -202,6 +202,31 @@ def gx_strength_suite(context: AssetCheckExecutionContext, postgres: PostgresRes
 
 @asset_check(
     asset=CANDIDATE_KEY,
+    name="gx_revenue_suite",
+    blocking=True,
+    description="GX suite artist_revenue_summary per window, gross reconciled with the staged payments.",
+)
+def gx_revenue_suite(context: AssetCheckExecutionContext, postgres: PostgresResource) -> AssetCheckResult:
+    settings = get_settings()
+    publication_id, as_of = _candidate(context, postgres)
+    runs = [
+        run_suite(
+            postgres.url(),
+            settings,
+            "artist_revenue_summary",
+            window,
+            f"select * from {settings.build_schema}.coliseum_published_revenue_summary where publication_id = "
+            f"{publication_id} and \"window\" = '{window}'",
+            placeholders={"as_of_date": as_of.isoformat(), "window_start": audits.window_start_sql(as_of, window)},
+        )
+        for window in ("7d", "30d", "alltime")
+    ]
+    result = suite_result("gx_revenue_suite", "coliseum/publication_candidate", runs)
+    return finish(context, postgres, result, [as_of], runs, gates_days=False)
+
+
+@asset_check(
+    asset=CANDIDATE_KEY,
     name="volume_anomaly",
     blocking=False,
     description="Warns when a board loses more than COLISEUM_VOLUME_DROP_SHARE of its rows.",
@@ -232,4 +257,4 @@ def artists_without_profile(context: AssetCheckExecutionContext, postgres: Postg
 
 
 DAILY_CHECKS = [gx_source_suite, gx_mutations_suite, reconciliation]
-PUBLISH_CHECKS = [gx_leaderboard_suite, gx_strength_suite, volume_anomaly, artists_without_profile]
+PUBLISH_CHECKS = [gx_leaderboard_suite, gx_strength_suite, gx_revenue_suite, volume_anomaly, artists_without_profile]

@@ -87,7 +87,8 @@ begin
         from {build}.coliseum_published_leaderboards as b
         where b.publication_id = {pid} and b.domain = upper(p_domain) and b."window" = p_window
         order by b.rank, b.entity_id
-        limit least(greatest(p_limit, 0), v_depth);
+        -- NULL depth (no plan limit) and NULL p_limit both mean all rows; LEAST ignores NULLs.
+        limit case when p_limit is null then v_depth else least(greatest(p_limit, 0), v_depth) end;
 end
 $$
 """

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
+from dagster_project.analytics import FUNCTIONS as ANALYTICS_FUNCTIONS
 from dagster_project.publish import BOARD_NAMES, current_publication
 from dagster_project.settings import Settings
 
@@ -52,6 +53,90 @@ PUBLISHED: dict[str, dict[str, str]] = {
         "metadata": "jsonb",
         "timestamp": "timestamp with time zone",
     },
+}
+MONEY = "bigint"
+TIMESTAMP = "timestamp with time zone"
+PUBLISHED.update(
+    {
+        "artist_revenue_summary": {
+            "artist_id": "uuid",
+            "artist_name": "text",
+            "currency": "text",
+            "window": "text",
+            "as_of_date": "date",
+            "gross_cents": MONEY,
+            "refunds_cents": MONEY,
+            "net_cents": MONEY,
+            "completed_transactions": "bigint",
+            "refunded_transactions": "bigint",
+            "pending_transactions": "bigint",
+            "failed_transactions": "bigint",
+            "excluded_transactions": "bigint",
+            "paying_fans": "bigint",
+            "first_sale_at": TIMESTAMP,
+            "last_sale_at": TIMESTAMP,
+        },
+        "artist_event_revenue": {
+            "artist_id": "uuid",
+            "event_id": "uuid",
+            "currency": "text",
+            "window": "text",
+            "as_of_date": "date",
+            "ticket_cents": MONEY,
+            "on_site_cents": MONEY,
+            "gross_cents": MONEY,
+            "refunds_cents": MONEY,
+            "net_cents": MONEY,
+            "tickets_sold": "bigint",
+            "on_site_sales": "bigint",
+            "excluded_transactions": "bigint",
+            "paying_fans": "bigint",
+        },
+        "artist_revenue_per_fan": {
+            "artist_id": "uuid",
+            "artist_name": "text",
+            "currency": "text",
+            "window": "text",
+            "as_of_date": "date",
+            "net_cents": MONEY,
+            "unique_fans": "bigint",
+            "paying_fans": "bigint",
+            "net_cents_per_fan": MONEY,
+            "net_cents_per_paying_fan": MONEY,
+        },
+        "coliseum_artist_dna": {
+            "entity_id": "uuid",
+            "artist_name": "text",
+            "window": "text",
+            "as_of_date": "date",
+            **{f"strength_{d}": "numeric" for d in "atgc"},
+            **{f"rank_{d}": "bigint" for d in "atgc"},
+            "genre_diversity_score": "numeric",
+            "genres": "bigint",
+            "repeat_engagement_rate": "numeric",
+            "repeat_fans": "bigint",
+            "unique_fans": "bigint",
+            "geographic_reach": "bigint",
+            "cities": "bigint",
+        },
+        "coliseum_entitlements": {
+            "id": "uuid",
+            "user_id": "uuid",
+            "plan": "text",
+            "domains": "ARRAY",
+            "leaderboard_depth": "integer",
+            "expires_at": TIMESTAMP,
+            "stripe_subscription_id": "text",
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    }
+)
+# Functions of the published contract: name -> argument types.
+FUNCTIONS: dict[str, str] = {
+    **{name: args for name, (args, _definition) in ANALYTICS_FUNCTIONS.items()},
+    "get_user_coliseum_plan": "uuid",
+    "coliseum_leaderboard": "text, text, integer",
 }
 # What the pipeline reads from the app's tables (other columns may exist and are ignored).
 SOURCES: dict[str, dict[str, set[str]]] = {
@@ -120,6 +205,10 @@ def verify(conn: psycopg.Connection, settings: Settings, now: datetime | None = 
         actual = _columns(conn, settings.publish_schema, name)
         expected = {column: {kind} for column, kind in columns.items()}
         report.findings.append(_compare(f"{settings.publish_schema}.{name}", actual, expected))
+    for name, args in FUNCTIONS.items():
+        signature = f"{settings.publish_schema}.{name}({args})"
+        exists = conn.execute("select to_regprocedure(%s)", (signature,)).fetchone()[0]
+        report.findings.append(Finding(signature, "ok" if exists else "missing", "" if exists else "function missing"))
     report.findings.extend(_last_run(conn, settings, now or datetime.now(UTC)))
     return report
 

@@ -24,13 +24,14 @@ def insert_entry(
     entity_id: str | None = None,
     metadata: dict | None = None,
     entry_id: str | None = None,
+    event_category: str | None = None,
 ) -> str:
     """Insert one passport entry; artist-scored events name the artist in metadata unless entity_type=artist."""
     entry_id = entry_id or new_id()
     meta = dict(metadata or {})
     if artist_id and entity_type != "artist":
         meta.setdefault("artist_id", artist_id)
-    category = event_type.split(".", 1)[0] if "." in event_type else "social"
+    category = event_category or (event_type.split(".", 1)[0] if "." in event_type else "social")
     conn.execute(
         "insert into public.passport_entries (id, user_id, event_type, event_category, entity_type, entity_id, "
         "metadata, created_at) values (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)",

@@ -42,6 +42,9 @@ def test_verify_passes_on_a_matching_database(database, built, capsys):
     assert code == 0, report
     statuses = {f["object"]: f["status"] for f in report["findings"]}
     assert statuses["public.coliseum_leaderboard_a_7d"] == "ok"
+    assert statuses["public.artist_revenue_summary"] == "ok"
+    assert statuses["public.coliseum_entitlements"] == "ok"
+    assert statuses["public.coliseum_get_artist_dna(uuid)"] == "ok"
     assert statuses["public.passport_entries"] == "ok"
     assert statuses["last run"] == "ok"
 
@@ -51,6 +54,7 @@ def test_verify_reports_drift(database, built, capsys):
     with database.connect() as conn:
         conn.execute("drop view public.coliseum_leaderboard_c_30d")
         conn.execute("alter view public.coliseum_leaderboard_a_7d rename column score to points")
+        conn.execute("drop function public.coliseum_get_artist_dna(uuid)")
         conn.execute("update coliseum.coliseum_publications set published_at = %s", (now - timedelta(days=3),))
         follow(conn, new_id(), new_id(), now - timedelta(minutes=1))
     code, report = run_verify(capsys)
@@ -59,6 +63,8 @@ def test_verify_reports_drift(database, built, capsys):
     assert findings["public.coliseum_leaderboard_c_30d"]["status"] == "missing"
     assert findings["public.coliseum_leaderboard_a_7d"]["status"] == "wrong_columns"
     assert "column score missing" in findings["public.coliseum_leaderboard_a_7d"]["detail"]
+    assert findings["public.coliseum_get_artist_dna(uuid)"]["status"] == "missing"
+    assert findings["public.coliseum_revenue_per_fan(uuid, text, text)"]["status"] == "ok"
     assert findings["freshness"]["status"] == "stale"
     assert not report["ok"]
     assert findings["public.coliseum_leaderboard_t_7d"]["status"] == "ok"

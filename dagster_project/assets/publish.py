@@ -20,7 +20,7 @@ from dagster import (
 
 from dagster_project.assets.dbt import build_key
 from dagster_project.partitions import daily_partitions
-from dagster_project.publish import BOARDS, board_name, candidate_for_run, publish, stage_candidate
+from dagster_project.publish import BOARDS, SNAPSHOTS, board_name, candidate_for_run, publish, stage_candidate
 from dagster_project.quality.audit_log import blocking_failures_through
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import WINDOWS, get_settings
@@ -30,8 +30,14 @@ CANDIDATE_KEY = build_key("publication_candidate")
 
 _by_date = MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
 _HISTORY = build_key("coliseum_leaderboard_history")
-_STRENGTH = build_key("coliseum_domain_strength")
 _MUTATIONS = build_key("coliseum_dna_mutations")
+SNAPSHOT_DESCRIPTIONS = {
+    "coliseum_domain_strength": "Published domain strength for the as-of date, all windows (a view).",
+    "artist_revenue_summary": "Published revenue per artist, currency and window: gross, refunds, net (a view).",
+    "artist_event_revenue": "Published ticket and on-site revenue per artist, concierto event and currency (a view).",
+    "artist_revenue_per_fan": "Published net revenue per unique and per paying fan (a view).",
+    "coliseum_artist_dna": "Published artist DNA: strength, rank and metric per domain and window (a view).",
+}
 
 
 def published_key(name: str) -> AssetKey:
@@ -65,9 +71,12 @@ def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]
 @asset(
     key=CANDIDATE_KEY,
     partitions_def=daily_partitions,
-    deps=[AssetDep(_HISTORY, partition_mapping=_by_date), AssetDep(_STRENGTH, partition_mapping=_by_date)],
+    deps=[
+        AssetDep(_HISTORY, partition_mapping=_by_date),
+        *(AssetDep(build_key(snapshot.name), partition_mapping=_by_date) for snapshot in SNAPSHOTS),
+    ],
     group_name="coliseum",
-    description="Write: the as-of date's boards and strength staged under a new publication id (not yet visible).",
+    description="Write: the as-of date's boards and marts staged under a new publication id (not yet visible).",
 )
 def publication_candidate(context: AssetExecutionContext, postgres: PostgresResource) -> MaterializeResult:
     settings = get_settings()
@@ -97,11 +106,14 @@ PUBLISH_SPECS = [
         )
         for domain, window in BOARDS
     ),
-    AssetSpec(
-        published_key("coliseum_domain_strength"),
-        deps=[CANDIDATE_KEY],
-        description="Published domain strength for the as-of date, all windows (a view).",
-        group_name="published",
+    *(
+        AssetSpec(
+            published_key(snapshot.name),
+            deps=[CANDIDATE_KEY],
+            description=SNAPSHOT_DESCRIPTIONS[snapshot.name],
+            group_name="published",
+        )
+        for snapshot in SNAPSHOTS
     ),
     AssetSpec(
         published_key("coliseum_dna_mutations"),
