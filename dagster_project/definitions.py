@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSpec, Definitions, in_process_executor
 
-from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_seed_assets, coliseum_window_assets
+from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_window_assets
 from dagster_project.assets.publish import publication_candidate, publish_relations
 from dagster_project.checks import DAILY_CHECKS, PUBLISH_CHECKS
 from dagster_project.jobs import daily_job, publish_job, windows_job
@@ -24,7 +24,6 @@ sources = [
 defs = Definitions(
     assets=[
         *sources,
-        coliseum_seed_assets,
         coliseum_daily_assets,
         coliseum_window_assets,
         publication_candidate,

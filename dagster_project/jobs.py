@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_seed_assets, coliseum_window_assets
+from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_window_assets
 from dagster_project.assets.publish import publication_candidate, publish_relations
 from dagster_project.checks import DAILY_CHECKS, PUBLISH_CHECKS
 from dagster_project.nightly import DAILY_JOB, PUBLISH_JOB, WINDOWS_JOB
 
-# The weights seed is unpartitioned and cheap; reloading it with each daily run keeps them in sync.
 daily_job = define_asset_job(
     DAILY_JOB,
-    selection=AssetSelection.assets(coliseum_seed_assets, coliseum_daily_assets) | AssetSelection.checks(*DAILY_CHECKS),
+    selection=AssetSelection.assets(coliseum_daily_assets) | AssetSelection.checks(*DAILY_CHECKS),
     description="Stage 0: read the log for one or more UTC days into mutations, quarantine and rollups.",
 )
 windows_job = define_asset_job(

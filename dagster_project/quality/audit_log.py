@@ -46,6 +46,8 @@ class AuditResult:
 
 
 def ensure_table(conn: psycopg.Connection, settings: Settings) -> None:
+    # The source suite runs before dbt has created the build schema on a new database.
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(settings.build_schema)))
     conn.execute(sql.SQL(DDL).format(build=sql.Identifier(settings.build_schema)))
 
 

@@ -12,7 +12,8 @@ from dagster_project.settings import Settings
 
 
 def reconciliation(conn: psycopg.Connection, settings: Settings, days: list[date]) -> AuditResult:
-    """Per day: raw entries = counted + quarantined + exact duplicates (all from the staged partition)."""
+    """Per day: raw entries = counted + quarantined + exact duplicates (all from the staged partition), and the
+    daily rollup holds exactly the day's mutations (count and sum), so window audits may read the rollup."""
     rows = conn.execute(
         sql.SQL(
             """
@@ -32,19 +33,41 @@ def reconciliation(conn: psycopg.Connection, settings: Settings, days: list[date
                 from {build}.stg_passport__entries
                 where not swept and activity_date between %(first)s and %(last)s
                 group by 1
+            ),
+            mutations as (
+                select activity_date as day, count(*) as n, sum(effective_delta) as total
+                from {build}.coliseum_dna_mutations
+                where activity_date between %(first)s and %(last)s
+                group by 1
+            ),
+            rollup as (
+                select activity_date as day, sum(event_count) as n, sum(strength) as total
+                from {build}.int_artist_domain_daily
+                where activity_date between %(first)s and %(last)s
+                group by 1
             )
             select days.day, coalesce(raw.raw, 0), coalesce(staged.counted, 0), coalesce(staged.quarantined, 0),
-                   coalesce(staged.duplicates, 0)
+                   coalesce(staged.duplicates, 0),
+                   coalesce(mutations.n, 0) = coalesce(rollup.n, 0)
+                   and coalesce(mutations.total, 0) = coalesce(rollup.total, 0)
             from days left join raw using (day) left join staged using (day)
+            left join mutations using (day) left join rollup using (day)
             order by days.day
             """
         ).format(source=sql.Identifier(settings.source_schema), build=sql.Identifier(settings.build_schema)),
         {"days": days, "first": min(days), "last": max(days)},
     ).fetchall()
     broken = [
-        {"day": str(day), "raw": raw, "counted": counted, "quarantined": quarantined, "exact_duplicates": dups}
-        for day, raw, counted, quarantined, dups in rows
-        if raw != counted + quarantined + dups
+        {
+            "day": str(day),
+            "raw": raw,
+            "counted": counted,
+            "quarantined": quarantined,
+            "exact_duplicates": dups,
+            "rollup_matches_mutations": rolled_up,
+        }
+        for day, raw, counted, quarantined, dups, rolled_up in rows
+        if raw != counted + quarantined + dups or not rolled_up
     ]
     totals = [sum(r[i] for r in rows) for i in range(1, 5)]
     summary = (

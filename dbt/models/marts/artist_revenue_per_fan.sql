@@ -20,15 +20,9 @@ with revenue as (
 
 fans as (
 
-    {% for window in partition_windows() -%}
-    {%- if not loop.first %}
-    union all
-    {% endif -%}
-    select '{{ window }}'::text as "window", entity_id, count(distinct user_id) as unique_fans
-    from {{ ref('int_artist_fans_daily') }}
-    where {{ in_window('activity_date', as_of_date, window) }}
-    group by entity_id
-    {% endfor %}
+    -- Unique fans are counted once, by the DNA mart (the alltime window reads every fan-day).
+    select "window", entity_id, unique_fans from {{ ref('coliseum_artist_dna') }}
+    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
 
 ),
 

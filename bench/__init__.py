@@ -1,0 +1,1 @@
+"""Benchmarks: the pipeline against one scan of the log and against the legacy design (see bench/README.md)."""

@@ -1,0 +1,93 @@
+"""--explain: what the nightly's SQL reads. EXPLAIN (ANALYZE, BUFFERS) of the main log read and of the late-data
+detection (printed in full), and of every dbt model the last nightly compiled (summarised: its scans, biggest
+first), so a scan that grows with history stands out next to the ones that read one day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.database import connect
+from dagster_project.settings import Settings
+
+SCAN_NODES = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan")
+SCANS_SHOWN = 3
+
+
+class ExplainingConnection(psycopg.Connection):
+    """Runs EXPLAIN (ANALYZE, BUFFERS) of each statement instead of it, so the plan is of the pipeline's exact SQL."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> psycopg.Cursor:  # type: ignore[override]
+        statement = query if isinstance(query, sql.Composable) else sql.SQL(query)
+        return super().execute(sql.SQL("explain (analyze, buffers) ") + statement, params, **kwargs)
+
+
+def log_reads(url: str, settings: Settings, day: date) -> dict[str, list[str]]:
+    """The staging model's read of day D, and late_data.pending_days exactly as the runner calls it."""
+    from dagster_project.late_data import pending_days
+
+    day_read = sql.SQL("select * from {}.passport_entries where created_at >= {} and created_at < {}").format(
+        sql.Identifier(settings.source_schema),
+        sql.Literal(f"{day.isoformat()} 00:00+00"),
+        sql.Literal(f"{(day + timedelta(days=1)).isoformat()} 00:00+00"),
+    )
+    with ExplainingConnection.connect(url) as conn:
+        return {
+            "nightly day read (stg_passport__entries source)": [row[0] for row in conn.execute(day_read)],
+            # pending_days returns the first column of each row: here, the plan's lines.
+            "late-data detection (late_data.pending_days)": [str(line) for line in pending_days(conn, settings, day)],
+        }
+
+
+def compiled_models(invocation_dirs: list[Path]) -> list[Path]:
+    """The model SELECTs dbt compiled in these invocations (tests live in folders named after their .yml)."""
+    return sorted(
+        path
+        for directory in invocation_dirs
+        for path in (directory / "compiled").rglob("*.sql")
+        if "models" in path.parts and not path.parent.name.endswith(".yml")
+    )
+
+
+def model_scans(url: str, models: list[Path]) -> dict[str, dict[str, Any]]:
+    """Per model: its execution time when run again now, and every table scan with the rows it produced."""
+    found = {}
+    with connect(url) as conn:
+        for path in models:
+            plan = conn.execute(
+                sql.SQL("explain (analyze, buffers, format json) ") + sql.SQL(path.read_text())
+            ).fetchone()[0][0]
+            scans = sorted(_scans(plan["Plan"]), key=lambda scan: -scan["rows"])
+            found[path.stem] = {"seconds": plan["Execution Time"] / 1000, "scans": scans}
+        conn.rollback()  # read-only anyway; nothing of the re-run is kept
+    return found
+
+
+def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if node["Node Type"] in SCAN_NODES:
+        yield {
+            "node": node["Node Type"],
+            "relation": node["Relation Name"],
+            "index": node.get("Index Name"),
+            "rows": int(node.get("Actual Rows", 0) * node.get("Actual Loops", 1)),
+            "loops": int(node.get("Actual Loops", 1)),
+        }
+    for child in node.get("Plans", []):
+        yield from _scans(child)
+
+
+def model_lines(models: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for name, found in sorted(models.items(), key=lambda item: -item[1]["seconds"]):
+        scans = ", ".join(
+            f"{scan['node']} {scan['relation']}{' x' + str(scan['loops']) if scan['loops'] > 1 else ''}"
+            f" ({scan['rows']:,} rows)"
+            for scan in found["scans"][:SCANS_SHOWN]
+        )
+        lines.append(f"  {name:<32}{found['seconds']:>8.2f} s  {scans}")
+    return lines
