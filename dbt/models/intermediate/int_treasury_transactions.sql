@@ -27,15 +27,6 @@ with entries as (
 
 ),
 
-payments as (
-
-    select * from {{ ref('stg_passport__entries') }}
-    where rejection_reason is null
-      and event_type like 'treasury.%'
-      and event_type <> 'treasury.refund'
-
-),
-
 refunds as (
 
     select * from entries where event_type = 'treasury.refund'
@@ -78,8 +69,15 @@ resolved_refunds as (
             else 'reversed'
         end as refund_outcome
     from refunds
-    left join payments as payment
-        on payment.passport_entry_id = refunds.refunded_transaction_id
+    -- One index probe per refund into the whole staged history (never a scan of it).
+    left join lateral (
+        select * from {{ ref('stg_passport__entries') }} as staged
+        where staged.passport_entry_id = refunds.refunded_transaction_id
+          and staged.rejection_reason is null
+          and staged.event_type like 'treasury.%'
+          and staged.event_type <> 'treasury.refund'
+        limit 1
+    ) as payment on true
 
 ),
 
