@@ -11,52 +11,40 @@ from psycopg import sql
 
 from dagster_project.settings import Settings
 
+SCALAR_TEMPLATE = """
+create or replace function {{target}}.{name}(p_artist_id uuid, p_window text default 'alltime'{extra_arg})
+returns {returns} language sql stable as $$
+    select {column} from {{target}}.{relation}
+    where {key} = p_artist_id and "window" = p_window{extra_filter}
+$$
+"""
+# One metric per domain: (function, returns, column, relation, artist key column).
+SCALARS = (
+    ("coliseum_genre_diversity_score", "numeric", "genre_diversity_score", "coliseum_artist_dna", "entity_id"),
+    ("coliseum_repeat_engagement_rate", "numeric", "repeat_engagement_rate", "coliseum_artist_dna", "entity_id"),
+    ("coliseum_revenue_per_fan", "bigint", "net_cents_per_fan", "artist_revenue_per_fan", "artist_id"),
+    ("coliseum_geographic_reach", "bigint", "geographic_reach", "coliseum_artist_dna", "entity_id"),
+)
+
+
+def _scalar(name: str, returns: str, column: str, relation: str, key: str) -> tuple[str, str]:
+    # Revenue per fan is per currency: it takes the currency as a third argument.
+    money = relation == "artist_revenue_per_fan"
+    definition = SCALAR_TEMPLATE.format(
+        name=name,
+        returns=returns,
+        column=column,
+        relation=relation,
+        key=key,
+        extra_arg=", p_currency text default 'USD'" if money else "",
+        extra_filter=" and currency = upper(p_currency)" if money else "",
+    )
+    return ("uuid, text, text" if money else "uuid, text"), definition
+
+
 # name -> (argument list for to_regprocedure, definition); {target} is the publish schema.
 FUNCTIONS: dict[str, tuple[str, str]] = {
-    "coliseum_genre_diversity_score": (
-        "uuid, text",
-        """
-        create or replace function {target}.coliseum_genre_diversity_score(
-            p_artist_id uuid, p_window text default 'alltime'
-        ) returns numeric language sql stable as $$
-            select genre_diversity_score from {target}.coliseum_artist_dna
-            where entity_id = p_artist_id and "window" = p_window
-        $$
-        """,
-    ),
-    "coliseum_repeat_engagement_rate": (
-        "uuid, text",
-        """
-        create or replace function {target}.coliseum_repeat_engagement_rate(
-            p_artist_id uuid, p_window text default 'alltime'
-        ) returns numeric language sql stable as $$
-            select repeat_engagement_rate from {target}.coliseum_artist_dna
-            where entity_id = p_artist_id and "window" = p_window
-        $$
-        """,
-    ),
-    "coliseum_revenue_per_fan": (
-        "uuid, text, text",
-        """
-        create or replace function {target}.coliseum_revenue_per_fan(
-            p_artist_id uuid, p_window text default 'alltime', p_currency text default 'USD'
-        ) returns bigint language sql stable as $$
-            select net_cents_per_fan from {target}.artist_revenue_per_fan
-            where artist_id = p_artist_id and "window" = p_window and currency = upper(p_currency)
-        $$
-        """,
-    ),
-    "coliseum_geographic_reach": (
-        "uuid, text",
-        """
-        create or replace function {target}.coliseum_geographic_reach(
-            p_artist_id uuid, p_window text default 'alltime'
-        ) returns bigint language sql stable as $$
-            select geographic_reach from {target}.coliseum_artist_dna
-            where entity_id = p_artist_id and "window" = p_window
-        $$
-        """,
-    ),
+    **{scalar[0]: _scalar(*scalar) for scalar in SCALARS},
     "coliseum_get_artist_dna": (
         "uuid",
         """

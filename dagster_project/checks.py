@@ -21,12 +21,12 @@ from dagster import (
 from dagster_project.assets.dbt import build_key
 from dagster_project.assets.publish import CANDIDATE_KEY
 from dagster_project.nightly import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from dagster_project.publish import BOARDS, candidate_for_run, current_publication
+from dagster_project.publish import BOARDS, SNAPSHOTS, candidate_for_run, current_publication
 from dagster_project.quality import audits
 from dagster_project.quality.audit_log import AuditResult, record
 from dagster_project.quality.gx_suites import SuiteRun, build_data_docs, run_suite
 from dagster_project.resources import PostgresResource
-from dagster_project.settings import DBT_PROJECT_DIR, get_settings
+from dagster_project.settings import DBT_PROJECT_DIR, WINDOWS, get_settings
 
 
 def run_days(context: AssetCheckExecutionContext) -> list[date]:
@@ -175,29 +175,38 @@ def gx_leaderboard_suite(context: AssetCheckExecutionContext, postgres: Postgres
     return finish(context, postgres, result, [as_of], runs, gates_days=False)
 
 
-@asset_check(
-    asset=CANDIDATE_KEY,
-    name="gx_strength_suite",
-    blocking=True,
-    description="GX suite coliseum_domain_strength per window, reconciled with the mutations.",
-)
-def gx_strength_suite(context: AssetCheckExecutionContext, postgres: PostgresResource) -> AssetCheckResult:
+def _window_suite(
+    context: AssetCheckExecutionContext, postgres: PostgresResource, check_name: str, suite: str, snapshot: str
+) -> AssetCheckResult:
+    """Run one suite on each window of the candidate's snapshot table, with the window's bounds."""
     settings = get_settings()
     publication_id, as_of = _candidate(context, postgres)
     runs = [
         run_suite(
             postgres.url(),
             settings,
-            "coliseum_domain_strength",
+            suite,
             window,
-            f"select * from {settings.build_schema}.coliseum_published_strength where publication_id = "
+            f"select * from {settings.build_schema}.{snapshot} where publication_id = "
             f"{publication_id} and \"window\" = '{window}'",
             placeholders={"as_of_date": as_of.isoformat(), "window_start": audits.window_start_sql(as_of, window)},
         )
-        for window in ("7d", "30d", "alltime")
+        for window in WINDOWS
     ]
-    result = suite_result("gx_strength_suite", "coliseum/publication_candidate", runs)
+    result = suite_result(check_name, "coliseum/publication_candidate", runs)
     return finish(context, postgres, result, [as_of], runs, gates_days=False)
+
+
+@asset_check(
+    asset=CANDIDATE_KEY,
+    name="gx_strength_suite",
+    blocking=True,
+    description="GX suite coliseum_domain_strength per window, reconciled with the daily rollups.",
+)
+def gx_strength_suite(context: AssetCheckExecutionContext, postgres: PostgresResource) -> AssetCheckResult:
+    return _window_suite(
+        context, postgres, "gx_strength_suite", "coliseum_domain_strength", _snapshot_table("coliseum_domain_strength")
+    )
 
 
 @asset_check(
@@ -207,22 +216,13 @@ def gx_strength_suite(context: AssetCheckExecutionContext, postgres: PostgresRes
     description="GX suite artist_revenue_summary per window, gross reconciled with the staged payments.",
 )
 def gx_revenue_suite(context: AssetCheckExecutionContext, postgres: PostgresResource) -> AssetCheckResult:
-    settings = get_settings()
-    publication_id, as_of = _candidate(context, postgres)
-    runs = [
-        run_suite(
-            postgres.url(),
-            settings,
-            "artist_revenue_summary",
-            window,
-            f"select * from {settings.build_schema}.coliseum_published_revenue_summary where publication_id = "
-            f"{publication_id} and \"window\" = '{window}'",
-            placeholders={"as_of_date": as_of.isoformat(), "window_start": audits.window_start_sql(as_of, window)},
-        )
-        for window in ("7d", "30d", "alltime")
-    ]
-    result = suite_result("gx_revenue_suite", "coliseum/publication_candidate", runs)
-    return finish(context, postgres, result, [as_of], runs, gates_days=False)
+    return _window_suite(
+        context, postgres, "gx_revenue_suite", "artist_revenue_summary", _snapshot_table("artist_revenue_summary")
+    )
+
+
+def _snapshot_table(name: str) -> str:
+    return next(snapshot.table for snapshot in SNAPSHOTS if snapshot.name == name)
 
 
 @asset_check(

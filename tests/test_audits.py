@@ -82,6 +82,24 @@ def test_strength_that_differs_from_its_mutations_blocks_publish(database, built
         execute_plan(PLAN[1:2], D, database.instance, log=quiet)  # rebuild the windows from the rollups
 
 
+def test_revenue_that_differs_from_the_staged_payments_blocks_publish(database, built):
+    before = live_publication(database)
+    with database.connect() as conn:
+        artist = conn.execute(
+            "update coliseum.artist_revenue_summary set gross_cents = gross_cents + 100, "
+            "net_cents = net_cents + 100 where ctid = (select ctid from coliseum.artist_revenue_summary "
+            "where as_of_date = %s and \"window\" = 'alltime' limit 1) returning artist_id::text",
+            (D,),
+        ).fetchone()[0]
+    try:
+        with pytest.raises(PipelineRunError) as failure:
+            execute_plan(PLAN[2:], D, database.instance, log=quiet)
+        assert "gx_revenue_suite" in str(failure.value) and artist in str(failure.value)
+        assert live_publication(database) == before
+    finally:
+        execute_plan(PLAN[1:2], D, database.instance, log=quiet)
+
+
 def test_volume_drop_warns_and_still_publishes(database, built):
     before = live_publication(database)
     with database.connect() as conn:
