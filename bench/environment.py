@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,17 @@ POSTGRES_SETTINGS = (
 )
 
 
-def prepare_environment(home: Path) -> None:
-    """Point every settings-dependent component at the bench folder; must run before the pipeline is imported."""
+def prepare_environment(home: Path, partitions_start: date) -> None:
+    """Point every settings-dependent component at the bench folder (and its partitions at the first day of
+    its longest history); must run before the pipeline is imported."""
     home = home.resolve()
     if home == (PROJECT_ROOT / ".coliseum").resolve():
         raise SystemExit("the bench never uses the project's .coliseum folder; choose another --home")
     home.mkdir(parents=True, exist_ok=True)
     os.environ["COLISEUM_HOME"] = str(home)
     os.environ["DAGSTER_HOME"] = str(home / "dagster_home")
+    os.environ["COLISEUM_PARTITIONS_START"] = partitions_start.isoformat()
+    os.environ.pop("COLISEUM_PLATFORM_START", None)  # follows the partitions start
     for name in FOREIGN_VARIABLES:
         os.environ.pop(name, None)
 

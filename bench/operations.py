@@ -86,7 +86,10 @@ def _measure(config: SizeConfig, url: str, work: Path, log: Log) -> dict[str, An
     legacy_result = measure_legacy(url, settings, config.repeats, history_end, log)
     full, instance = measure_full_rebuild(url, settings, config.repeats, history_end, history, work, log)
     log(f"appending the new day {config.as_of}: {config.day_events:,} events")
-    day = call_in_child(generate_log, url, config.day_events, 1, config.seed + 1, config.as_of)
+    # The same network's next day: the history's artists and fans (seed and size of its population).
+    day = call_in_child(
+        generate_log, url, config.day_events, 1, config.seed + 1, config.as_of, (config.seed, config.events)
+    )
     vacuum_analyze(url)  # a nightly normally finds a vacuumed table, not a full rebuild's dead tuples
     nightly = measure_nightly(url, settings, config.repeats, config.as_of, day["events"], instance, log)
     explained = explain_plans(url, settings, config.as_of, nightly) if config.explain else None
@@ -161,12 +164,16 @@ def timings(seconds: list[float]) -> dict[str, Any]:
     return {"seconds": seconds, "median": median, "min": ordered[0], "max": ordered[-1]}
 
 
-def generate_log(url: str, events: int, days: int, seed: int, end_date: date) -> dict[str, Any]:
+def generate_log(
+    url: str, events: int, days: int, seed: int, end_date: date, population: tuple[int, int] | None = None
+) -> dict[str, Any]:
     """Runs in a child process: the generator holds its rows in Python, the pipeline never does."""
     from dagster_project.generate import generate
 
     with connect(url) as conn:
-        result = generate(conn, get_settings(), events=events, days=days, seed=seed, end_date=end_date)
+        result = generate(
+            conn, get_settings(), events=events, days=days, seed=seed, end_date=end_date, population=population
+        )
     return {
         "events": result.events,
         "artists": result.artists,

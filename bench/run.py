@@ -41,7 +41,13 @@ def sizes(text: str) -> list[int]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=sizes, default=[1_000_000], help="history sizes, e.g. 1M,3M,10M")
-    parser.add_argument("--days", type=int, default=90, help="days of history (default 90)")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=90,
+        help="days of history of the smallest size (default 90); a larger size keeps its daily volume over "
+        "proportionally more days, as a log grows",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timings per operation; the median is reported")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file (default bench/results.json)")
     parser.add_argument(
@@ -66,17 +72,22 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
         parser.error(f"--as-of {args.as_of} must be before today ({today} UTC): later entries are quarantined")
     if args.repeats < 1 or args.days < 1:
         parser.error("--repeats and --days must be positive")
-    from dagster_project.settings import get_settings
 
-    first_day = args.as_of - timedelta(days=args.days)
-    if first_day < get_settings().partitions_start:
-        parser.error(f"history would start {first_day}, before COLISEUM_PARTITIONS_START")
+
+def history_days(args: argparse.Namespace, events: int) -> int:
+    """The smallest size spans --days; every size has the same events per day (its history is longer)."""
+    return max(1, round(args.days * events / min(args.events)))
+
+
+def partitions_start(args: argparse.Namespace) -> date:
+    """The first day of the longest history: the bench's partitions (and platform) start there."""
+    return args.as_of - timedelta(days=history_days(args, max(args.events)))
 
 
 def size_config(args: argparse.Namespace, events: int, server: str) -> SizeConfig:
     return SizeConfig(
         events=events,
-        days=args.days,
+        days=history_days(args, events),
         day_events=args.day_events or max(1, min(args.events) // args.days),
         repeats=args.repeats,
         as_of=args.as_of,
@@ -95,7 +106,7 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    prepare_environment(args.home)
+    prepare_environment(args.home, partitions_start(args))
     server = server_url()
     document: dict[str, Any] = {
         "command": " ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),

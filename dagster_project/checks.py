@@ -72,7 +72,9 @@ def finish(
         "sample": MetadataValue.json(result.sample[:5]),
     }
     if suite:
-        metadata["data_docs"] = MetadataValue.url(build_data_docs(settings))
+        metadata["data_docs"] = MetadataValue.url(
+            build_data_docs(settings, suite if isinstance(suite, list) else [suite])
+        )
     return AssetCheckResult(
         passed=result.passed,
         severity=AssetCheckSeverity.ERROR if result.blocking else AssetCheckSeverity.WARN,

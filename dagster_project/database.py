@@ -6,8 +6,10 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from dagster_project.settings import Settings, get_settings
@@ -23,7 +25,41 @@ def resolve_database_url(settings: Settings | None = None) -> str:
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
         import pgserver  # lazily: nothing starts Postgres at import time
 
-        return pgserver.get_server(settings.pgdata, cleanup_mode=None).get_uri()
+        url = pgserver.get_server(settings.pgdata, cleanup_mode=None).get_uri()
+    _tune_embedded(url)
+    return url
+
+
+# The embedded server's settings for this workload (a server named by COLISEUM_DATABASE_URL keeps its DBA's):
+# JIT compiles every large-estimate query for longer than the query runs here (bench/README.md), and
+# 4 MB of work_mem sends the full rebuild's sorts and hashes to disk.
+EMBEDDED_SETTINGS = {"jit": "off", "work_mem": "64MB", "maintenance_work_mem": "256MB"}
+
+
+@cache
+def _tune_embedded(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        current = dict(
+            conn.execute(
+                "select name, setting || coalesce(unit, '') from pg_settings where name = any(%s)",
+                [list(EMBEDDED_SETTINGS)],
+            ).fetchall()
+        )
+        if any(_normalized(current.get(name)) != _normalized(value) for name, value in EMBEDDED_SETTINGS.items()):
+            for name, value in EMBEDDED_SETTINGS.items():
+                conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+            conn.execute("select pg_reload_conf()")
+
+
+def _normalized(value: str | None) -> str | None:
+    """'64MB', '65536kB' and '8192' x 8kB pages compare by bytes; other settings as text."""
+    if value is None:
+        return None
+    units = {"kB": 1024, "MB": 1024**2, "GB": 1024**3, "8kB": 8192}
+    for unit in sorted(units, key=len, reverse=True):
+        if value.endswith(unit) and value[: -len(unit)].isdigit():
+            return str(int(value[: -len(unit)]) * units[unit])
+    return value
 
 
 @contextmanager

@@ -136,30 +136,40 @@ def generate(
     seed: int,
     end_date: date,
     chunk_rows: int = 200_000,
+    population: tuple[int, int] | None = None,
 ) -> Generated:
-    """Append `events` entries spread over the `days` UTC days ending on `end_date` (inclusive)."""
+    """Append `events` entries spread over the `days` UTC days ending on `end_date` (inclusive).
+
+    `population=(seed, events)` of an earlier call reuses its artists, fans, tracks and concerts (their
+    profiles already exist and are not inserted again): a new day of the same network, not a new network.
+    """
     if events < 1 or days < 1:
         raise ValueError("events and days must be positive")
     rng = np.random.default_rng(seed)
-    n_artists = int(min(5000, max(20, events // 2000)))
-    n_users = int(max(50, events // 25))
+    # The population is drawn first, so the same (seed, events) always gives the same ids.
+    population_rng = np.random.default_rng(population[0]) if population else rng
+    population_events = population[1] if population else events
+    n_artists = int(min(5000, max(20, population_events // 2000)))
+    n_users = int(max(50, population_events // 25))
     n_tracks = n_artists * 8
     n_concerts = max(5, n_artists // 4)
 
-    artist_ids = _uuids(rng, n_artists)
-    artist_users = _uuids(rng, n_artists)
-    user_ids = _uuids(rng, n_users)
-    track_ids = _uuids(rng, n_tracks)
-    concert_ids = _uuids(rng, n_concerts)
-    track_artist = rng.integers(0, n_artists, n_tracks)
-    concert_artist = rng.integers(0, n_artists, n_concerts)
-    artist_genre = rng.integers(0, len(GENRES), n_artists)
+    artist_ids = _uuids(population_rng, n_artists)
+    artist_users = _uuids(population_rng, n_artists)
+    user_ids = _uuids(population_rng, n_users)
+    track_ids = _uuids(population_rng, n_tracks)
+    concert_ids = _uuids(population_rng, n_concerts)
+    track_artist = population_rng.integers(0, n_artists, n_tracks)
+    concert_artist = population_rng.integers(0, n_artists, n_concerts)
+    artist_genre = population_rng.integers(0, len(GENRES), n_artists)
     track_genre = np.where(
-        rng.random(n_tracks) < 0.8, artist_genre[track_artist], rng.integers(0, len(GENRES), n_tracks)
+        population_rng.random(n_tracks) < 0.8,
+        artist_genre[track_artist],
+        population_rng.integers(0, len(GENRES), n_tracks),
     )
-    track_length = rng.integers(90, 420, n_tracks)
-    user_place = rng.integers(0, len(PLACES), n_users)
-    has_profile = rng.random(n_artists) >= 0.08  # about 8% of artists have no profile row
+    track_length = population_rng.integers(90, 420, n_tracks)
+    user_place = population_rng.integers(0, len(PLACES), n_users)
+    has_profile = population_rng.random(n_artists) >= 0.08  # about 8% of artists have no profile row
 
     kinds = np.array([m[3] for m in EVENT_MIX])
     kind = rng.choice(len(EVENT_MIX), size=events, p=kinds / kinds.sum())
@@ -290,24 +300,24 @@ def generate(
                     lines.clear()
             if lines:
                 copy.write("\n".join(lines) + "\n")
-        with conn.cursor().copy(
-            sql.SQL("copy {}.artist_profiles (id, user_id, artist_name, bio, verified, created_at) from stdin").format(
-                sql.Identifier(settings.source_schema)
-            )
-        ) as copy:
-            for a in range(n_artists):
-                if has_profile[a]:
-                    name = f"Artist {a + 1:05d} ({GENRES[artist_genre[a]]})"
-                    copy.write_row(
-                        (
-                            artist_ids[a],
-                            artist_users[a],
-                            name,
-                            f"{GENRES[artist_genre[a]]} act",
-                            bool(a % 5 == 0),
-                            start - timedelta(days=30),
+        if population is None:
+            profiles = sql.SQL(
+                "copy {}.artist_profiles (id, user_id, artist_name, bio, verified, created_at) from stdin"
+            ).format(sql.Identifier(settings.source_schema))
+            with conn.cursor().copy(profiles) as copy:
+                for a in range(n_artists):
+                    if has_profile[a]:
+                        name = f"Artist {a + 1:05d} ({GENRES[artist_genre[a]]})"
+                        copy.write_row(
+                            (
+                                artist_ids[a],
+                                artist_users[a],
+                                name,
+                                f"{GENRES[artist_genre[a]]} act",
+                                bool(a % 5 == 0),
+                                start - timedelta(days=30),
+                            )
                         )
-                    )
     conn.execute(sql.SQL("analyze {}.passport_entries").format(sql.Identifier(settings.source_schema)))
     return Generated(events, n_artists, int((~has_profile).sum()), n_users, start.date(), end_date)
 

@@ -21,6 +21,8 @@ BUILD_TABLES = {
     "coliseum.coliseum_dna_mutations": ("passport_entry_id, domain", ()),
     "coliseum.int_artist_domain_daily": ("activity_date, entity_id, domain", ()),
     "coliseum.int_artist_fans_daily": ("activity_date, entity_id, domain, user_id", ()),
+    "coliseum.int_artist_new_fans_daily": ("activity_date, entity_id", ()),
+    "coliseum.int_artist_domain_new_fans_daily": ("activity_date, entity_id, domain", ()),
     "coliseum.coliseum_domain_strength": ('as_of_date, "window", entity_id, domain', ()),
     "coliseum.coliseum_leaderboard_history": ('as_of_date, "window", domain, rank, entity_id', ()),
 }
@@ -99,3 +101,60 @@ def test_late_event_counts_only_after_its_day_is_rerun(database, built):
             "select score from public.coliseum_leaderboard_a_30d where entity_id = %s", (LATE_ARTIST,)
         ).fetchone()
     assert published == (Decimal("2.4"),)
+
+
+ALLTIME_FANS_REFERENCE = """
+    select entity_id, domain, count(distinct user_id) from coliseum.int_artist_fans_daily
+    where activity_date <= %(d)s group by entity_id, domain order by 1, 2
+"""
+ALLTIME_REPEAT_REFERENCE = """
+    select entity_id, count(*), count(*) filter (where days >= 2) from (
+        select entity_id, user_id, count(distinct activity_date) as days from coliseum.int_artist_fans_daily
+        where activity_date <= %(d)s group by entity_id, user_id
+    ) as fan_days group by entity_id order by 1
+"""
+
+
+def test_late_first_day_moves_alltime_fans(database, built):
+    """All-time fans are summed from first/second active days: a late day before a fan's first day must move it
+    (repeat fan now), and a new fan on a late day counts. Reference: distinct fans over the daily fan rows."""
+    with database.connect() as conn:
+        artist, fan, first_day = conn.execute(
+            "select entity_id, user_id, min(activity_date) from coliseum.int_artist_fans_daily "
+            "group by entity_id, user_id having min(activity_date) >= %s and "
+            "count(distinct activity_date) = 1 order by 1, 2 limit 1",
+            (D - timedelta(days=12),),
+        ).fetchone()
+        before = conn.execute(
+            "select unique_fans, repeat_fans from coliseum.coliseum_artist_dna "
+            "where as_of_date = %s and \"window\" = 'alltime' and entity_id = %s",
+            (D, artist),
+        ).fetchone()
+        late_day = first_day - timedelta(days=4)
+        follow(conn, str(artist), str(fan), datetime.combine(late_day, time(9), tzinfo=UTC))
+        follow(conn, str(artist), new_id(), datetime.combine(late_day, time(10), tzinfo=UTC))
+        assert late_days(conn, database.settings) == [late_day]
+
+    run_pipeline(database.url, database.settings, [D], database.instance)
+
+    with database.connect() as conn:
+        after = conn.execute(
+            "select unique_fans, repeat_fans from coliseum.coliseum_artist_dna "
+            "where as_of_date = %s and \"window\" = 'alltime' and entity_id = %s",
+            (D, artist),
+        ).fetchone()
+        assert after == (before[0] + 1, before[1] + 1), "one new fan, and the late fan now has two active days"
+        strength = conn.execute(
+            "select entity_id, domain, unique_fans from coliseum.coliseum_domain_strength "
+            "where as_of_date = %(d)s and \"window\" = 'alltime' order by 1, 2",
+            {"d": D},
+        ).fetchall()
+        assert strength == conn.execute(ALLTIME_FANS_REFERENCE, {"d": D}).fetchall()
+        dna = conn.execute(
+            "select entity_id, unique_fans, repeat_fans from coliseum.coliseum_artist_dna "
+            "where as_of_date = %(d)s and \"window\" = 'alltime' order by 1",
+            {"d": D},
+        ).fetchall()
+        reference = conn.execute(ALLTIME_REPEAT_REFERENCE, {"d": D}).fetchall()
+        # The DNA lists ranked artists; every one of them matches the reference.
+        assert dna and set(dna) <= set(reference)

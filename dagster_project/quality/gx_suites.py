@@ -32,6 +32,7 @@ class SuiteRun:
     success: bool
     evaluated: int
     failures: list[dict[str, Any]] = field(default_factory=list)
+    result_id: Any = None  # GX ValidationResultIdentifier: what Data Docs renders for this run
 
     @property
     def failing_count(self) -> int:
@@ -142,7 +143,7 @@ def run_suite(
         # COMPLETE: unexpected-rows expectations only return the failing rows in this format.
         gx.Checkpoint(name=name, validation_definitions=[validation], result_format="COMPLETE")
     )
-    result = next(iter(checkpoint.run(expectation_parameters=parameters or {}).run_results.values()))
+    result_id, result = next(iter(checkpoint.run(expectation_parameters=parameters or {}).run_results.items()))
     failures = []
     for outcome in result.results:
         if outcome.success:
@@ -171,13 +172,15 @@ def run_suite(
         success=bool(result.success),
         evaluated=len(result.results),
         failures=failures,
+        result_id=result_id,
     )
 
 
-def build_data_docs(settings: Settings) -> str:
-    """Render Data Docs for the validations of this process to $COLISEUM_HOME/data_docs; returns the index URL."""
+def build_data_docs(settings: Settings, runs: list[SuiteRun]) -> str:
+    """Render the Data Docs pages of these validations (and the index) to $COLISEUM_HOME/data_docs; returns the
+    index URL. Only their pages: re-rendering every validation of a long-lived process grows with its age."""
     docs_dir = settings.home / "data_docs"
-    _context(str(docs_dir)).build_data_docs()
+    _context(str(docs_dir)).build_data_docs(resource_identifiers=[run.result_id for run in runs])
     return (docs_dir / "index.html").as_uri()
 
 

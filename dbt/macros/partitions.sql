@@ -28,11 +28,13 @@
   {%- if days is not none %} and {{ date_column }} >= '{{ as_of_date }}'::date - {{ days - 1 }}{% endif %}
 {%- endmacro %}
 
-{#- The rows of the current partition in a built relation: what the replace_partition strategy deletes. -#}
+{#- The rows of the current partition in a built relation: what the replace_partition strategy deletes.
+    partition_open_ended: a model whose later days depend on earlier ones rebuilds from the start on. -#}
 {% macro current_partition_predicate() %}
   {%- set grain = config.get("partition_grain") -%}
   {%- if grain == "day" -%}
-    activity_date >= '{{ partition_var("start_date") }}'::date and activity_date < '{{ partition_var("end_date") }}'::date
+    activity_date >= '{{ partition_var("start_date") }}'::date
+    {%- if not config.get("partition_open_ended") %} and activity_date < '{{ partition_var("end_date") }}'::date{% endif %}
     {%- if config.get("partition_filter") %} and ({{ config.get("partition_filter") }}){% endif -%}
   {%- elif grain == "window" -%}
     as_of_date = '{{ partition_var("as_of_date") }}'::date and "window" in ({{ window_list() }})

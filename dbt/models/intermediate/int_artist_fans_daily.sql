@@ -4,7 +4,7 @@
     incremental_strategy='replace_partition',
     partition_grain='day',
     on_schema_change='fail',
-    indexes=[{'columns': ['activity_date']}],
+    indexes=[{'columns': ['activity_date']}, {'columns': ['entity_id', 'user_id', 'activity_date']}],
   )
 }}
 {#- One row per artist x domain x fan x day, so unique fans over any window are exact (distinct users),

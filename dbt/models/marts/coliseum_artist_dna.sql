@@ -45,12 +45,32 @@ tags_{{ loop.index }} as (
 
 ),
 
-fan_days_{{ loop.index }} as (
+fans_{{ loop.index }} as (
 
-    select '{{ window }}'::text as "window", entity_id, user_id, count(distinct activity_date) as active_days
-    from {{ ref('int_artist_fans_daily') }}
+    {% if window_days(window) is none -%}
+    -- All time: first and second active days summed up to D (int_artist_new_fans_daily).
+    select
+        '{{ window }}'::text as "window",
+        entity_id,
+        sum(new_fans)::bigint as unique_fans,
+        sum(new_repeat_fans)::bigint as repeat_fans
+    from {{ ref('int_artist_new_fans_daily') }}
     where {{ in_window('activity_date', as_of_date, window) }}
-    group by entity_id, user_id
+    group by entity_id
+    {%- else -%}
+    select
+        '{{ window }}'::text as "window",
+        entity_id,
+        count(*) as unique_fans,
+        count(*) filter (where active_days >= 2) as repeat_fans
+    from (
+        select entity_id, user_id, count(distinct activity_date) as active_days
+        from {{ ref('int_artist_fans_daily') }}
+        where {{ in_window('activity_date', as_of_date, window) }}
+        group by entity_id, user_id
+    ) as fan_days
+    group by entity_id
+    {%- endif %}
 
 ),
 
@@ -65,11 +85,11 @@ tags as (
 
 ),
 
-fan_days as (
+repeat_fans as (
 
     {% for window in partition_windows() -%}
     {%- if not loop.first %} union all {% endif %}
-    select * from fan_days_{{ loop.index }}
+    select * from fans_{{ loop.index }}
     {% endfor %}
 
 ),
@@ -98,18 +118,6 @@ places as (
         count(*) filter (where tag_kind = 'city') as cities
     from tags
     where tag_kind in ('country', 'city')
-    group by "window", entity_id
-
-),
-
-repeat_fans as (
-
-    select
-        "window",
-        entity_id,
-        count(*) as unique_fans,
-        count(*) filter (where active_days >= 2) as repeat_fans
-    from fan_days
     group by "window", entity_id
 
 ),

@@ -24,13 +24,6 @@ union all
 
     ),
 
-    fan_days as (
-
-        select * from {{ ref('int_artist_fans_daily') }}
-        where {{ in_window('activity_date', as_of_date, window) }}
-
-    ),
-
     strength as (
 
         select
@@ -45,12 +38,18 @@ union all
 
     fans as (
 
-        select
-            entity_id,
-            domain,
-            count(distinct user_id) as unique_fans
-        from fan_days
+        {% if window_days(window) is none -%}
+        -- All time: a fan counts on their first active day, so the sum is the distinct fans up to D.
+        select entity_id, domain, sum(new_fans)::bigint as unique_fans
+        from {{ ref('int_artist_domain_new_fans_daily') }}
+        where {{ in_window('activity_date', as_of_date, window) }}
         group by entity_id, domain
+        {%- else -%}
+        select entity_id, domain, count(distinct user_id) as unique_fans
+        from {{ ref('int_artist_fans_daily') }}
+        where {{ in_window('activity_date', as_of_date, window) }}
+        group by entity_id, domain
+        {%- endif %}
 
     ),
 

@@ -1,0 +1,12 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='replace_partition',
+    partition_grain='day',
+    partition_open_ended=true,
+    on_schema_change='fail',
+    indexes=[{'columns': ['entity_id', 'domain', 'activity_date']}],
+  )
+}}
+{#- Artist x domain x UTC day: fans active in the domain for the first (and second) time. -#}
+{{ new_fans_daily(['entity_id', 'domain']) }}

@@ -1,0 +1,12 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='replace_partition',
+    partition_grain='day',
+    partition_open_ended=true,
+    on_schema_change='fail',
+    indexes=[{'columns': ['entity_id', 'activity_date']}],
+  )
+}}
+{#- Artist x UTC day: fans (any domain) active for the first and for the second time. -#}
+{{ new_fans_daily(['entity_id']) }}
