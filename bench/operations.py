@@ -38,6 +38,7 @@ class SizeConfig:
     days: int
     day_events: int
     repeats: int
+    rebuild_repeats: int
     as_of: date
     """D: the nightly's day; the history ends the day before."""
     seed: int
@@ -84,7 +85,7 @@ def _measure(config: SizeConfig, url: str, work: Path, log: Log) -> dict[str, An
     vacuum_analyze(url)
     floor = measure_floor(url, settings, config.repeats, log)
     legacy_result = measure_legacy(url, settings, config.repeats, history_end, log)
-    full, instance = measure_full_rebuild(url, settings, config.repeats, history_end, history, work, log)
+    full, instance = measure_full_rebuild(url, settings, config.rebuild_repeats, history_end, history, work, log)
     log(f"appending the new day {config.as_of}: {config.day_events:,} events")
     # The same network's next day: the history's artists and fans (seed and size of its population).
     day = call_in_child(

@@ -49,6 +49,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "proportionally more days, as a log grows",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timings per operation; the median is reported")
+    parser.add_argument(
+        "--rebuild-repeats",
+        type=int,
+        help="timings of the full rebuild (default: --repeats); at 10M one rebuild takes tens of minutes",
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="results file (default bench/results.json)")
     parser.add_argument(
         "--day-events",
@@ -70,8 +75,9 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
     today = datetime.now(UTC).date()
     if args.as_of >= today:
         parser.error(f"--as-of {args.as_of} must be before today ({today} UTC): later entries are quarantined")
-    if args.repeats < 1 or args.days < 1:
-        parser.error("--repeats and --days must be positive")
+    args.rebuild_repeats = args.rebuild_repeats or args.repeats
+    if args.repeats < 1 or args.days < 1 or args.rebuild_repeats < 1:
+        parser.error("--repeats, --rebuild-repeats and --days must be positive")
 
 
 def history_days(args: argparse.Namespace, events: int) -> int:
@@ -90,6 +96,7 @@ def size_config(args: argparse.Namespace, events: int, server: str) -> SizeConfi
         days=history_days(args, events),
         day_events=args.day_events or max(1, min(args.events) // args.days),
         repeats=args.repeats,
+        rebuild_repeats=args.rebuild_repeats,
         as_of=args.as_of,
         seed=args.seed,
         server_url=server,
@@ -116,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             "sizes": args.events,
             "days": args.days,
             "repeats": args.repeats,
+            "rebuild_repeats": args.rebuild_repeats,
             "as_of_date": args.as_of.isoformat(),
             "seed": args.seed,
         },
