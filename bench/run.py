@@ -7,6 +7,7 @@ embedded Postgres (in --home, never the project's .coliseum), which is dropped a
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
@@ -78,6 +79,22 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
     args.rebuild_repeats = args.rebuild_repeats or args.repeats
     if args.repeats < 1 or args.days < 1 or args.rebuild_repeats < 1:
         parser.error("--repeats, --rebuild-repeats and --days must be positive")
+    # Entries before the first weights in force are quarantined (unknown_event_type): not a history to time.
+    first_day, weights_from = partitions_start(args), first_weights_day()
+    if first_day < weights_from:
+        longest = max(args.events)
+        fitting = (args.as_of - weights_from).days * min(args.events) // longest
+        parser.error(
+            f"the {longest:,}-event history would start {first_day}, before the first influence weights "
+            f"({weights_from}); use --days {fitting} or less (days of the smallest size)"
+        )
+
+
+def first_weights_day() -> date:
+    from dagster_project.settings import DBT_PROJECT_DIR
+
+    with open(DBT_PROJECT_DIR / "seeds" / "influence_weights.csv", newline="") as handle:
+        return min(date.fromisoformat(row["valid_from"]) for row in csv.DictReader(handle))
 
 
 def history_days(args: argparse.Namespace, events: int) -> int:
