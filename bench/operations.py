@@ -6,6 +6,7 @@ Nothing here fetches the log into Python: every operation is SQL, dbt or Dagster
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import resource
@@ -85,14 +86,19 @@ def _measure(config: SizeConfig, url: str, work: Path, log: Log) -> dict[str, An
     vacuum_analyze(url)
     floor = measure_floor(url, settings, config.repeats, log)
     legacy_result = measure_legacy(url, settings, config.repeats, history_end, log)
+    peak_rss: dict[str, float] = {"before_pipeline": _peak_rss_mb()}
+    _reset_peak_rss()
     full, instance = measure_full_rebuild(url, settings, config.rebuild_repeats, history_end, history, work, log)
+    peak_rss["full_rebuild"] = _peak_rss_mb()
     log(f"appending the new day {config.as_of}: {config.day_events:,} events")
     # The same network's next day: the history's artists and fans (seed and size of its population).
     day = call_in_child(
         generate_log, url, config.day_events, 1, config.seed + 1, config.as_of, (config.seed, config.events)
     )
     vacuum_analyze(url)  # a nightly normally finds a vacuumed table, not a full rebuild's dead tuples
+    _reset_peak_rss()
     nightly = measure_nightly(url, settings, config.repeats, config.as_of, day["events"], instance, log)
+    peak_rss["nightly"] = _peak_rss_mb()
     explained = explain_plans(url, settings, config.as_of, nightly) if config.explain else None
     instance.dispose()
     return {
@@ -113,7 +119,8 @@ def _measure(config: SizeConfig, url: str, work: Path, log: Log) -> dict[str, An
         "full_rebuild": full,
         "nightly": nightly,
         "peak_rss_mb": {
-            "pipeline": _peak_rss_mb(),
+            "pipeline": max(peak_rss.values()),
+            "pipeline_by_operation": peak_rss,
             "pipeline_ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "generator": max(history["peak_rss_mb"], day["peak_rss_mb"]),
         },
@@ -156,6 +163,12 @@ def _peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _reset_peak_rss() -> None:
+    """Restart VmHWM at the current RSS (Linux clear_refs), so each operation's own peak is measured."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def timings(seconds: list[float]) -> dict[str, Any]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from dagster import AssetCheckKey, AssetKey
+from dbt.cli.main import dbtRunner
 
+from dagster_project.dbt_project import coliseum_dbt
+from dagster_project.dbt_vars import daily_vars
 from dagster_project.generate import generate
 from dagster_project.nightly import nightly_plan
 from dagster_project.publish import current_publication
@@ -82,7 +87,7 @@ def test_strength_that_differs_from_its_mutations_blocks_publish(database, built
         execute_plan(PLAN[1:2], D, database.instance, log=quiet)  # rebuild the windows from the rollups
 
 
-def test_revenue_that_differs_from_the_staged_payments_blocks_publish(database, built):
+def test_revenue_that_differs_from_its_payments_blocks_publish(database, built):
     before = live_publication(database)
     with database.connect() as conn:
         artist = conn.execute(
@@ -98,6 +103,44 @@ def test_revenue_that_differs_from_the_staged_payments_blocks_publish(database, 
         assert live_publication(database) == before
     finally:
         execute_plan(PLAN[1:2], D, database.instance, log=quiet)
+
+
+def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(database, built, tmp_path):
+    # The publish check reconciles revenue against the transactions; this daily test ties those to the log.
+    with database.connect() as conn:
+        payment = conn.execute(
+            "update coliseum.int_treasury_transactions set amount_cents = amount_cents + 1 where ctid = "
+            "(select ctid from coliseum.int_treasury_transactions where activity_date = %s and kind = 'payment' "
+            "limit 1) returning passport_entry_id::text",
+            (D,),
+        ).fetchone()[0]
+    try:
+        day_vars = daily_vars(D, D + timedelta(days=1), "test", database.settings)
+        result = dbtRunner().invoke(
+            [
+                "test",
+                "--select",
+                "int_treasury_transactions,test_name:payments_match_staging",
+                "--vars",
+                json.dumps(day_vars),
+                "--project-dir",
+                str(coliseum_dbt.project_dir),
+                "--profiles-dir",
+                str(coliseum_dbt.profiles_dir),
+                "--target-path",
+                str(tmp_path),
+            ]
+        )
+        [test] = result.result.results
+        assert test.status == "fail" and test.failures == 2
+        with database.connect() as conn:
+            rows = conn.execute(test.node.compiled_code).fetchall()
+        assert sorted((row[0], str(row[1])) for row in rows) == [
+            ("missing from the transactions", payment),
+            ("not a staged payment", payment),
+        ]
+    finally:
+        execute_plan(PLAN[:2], D, database.instance, log=quiet)  # rebuild the day and its windows
 
 
 def test_volume_drop_warns_and_still_publishes(database, built):

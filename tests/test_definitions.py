@@ -44,6 +44,11 @@ def test_lineage_from_passport_entries_to_each_board():
     ]
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert upstream in graph.get(downstream).parent_keys, f"{upstream} -> {downstream}"
+    # Every window's branch is in the lineage: the all-time running totals and the 7d/30d fan-days.
+    strength_parents = graph.get(AssetKey(["coliseum", "coliseum_domain_strength"])).parent_keys
+    assert {AssetKey(["coliseum", "int_artist_domain_totals"]), AssetKey(["coliseum", "int_artist_fans_daily"])} <= (
+        strength_parents
+    )
     for name in BOARD_NAMES:
         assert chain[-1] in graph.get(AssetKey(["published", name])).parent_keys
     assert len(BOARD_NAMES) == 12

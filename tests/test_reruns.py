@@ -23,6 +23,9 @@ BUILD_TABLES = {
     "coliseum.int_artist_fans_daily": ("activity_date, entity_id, domain, user_id", ()),
     "coliseum.int_artist_new_fans_daily": ("activity_date, entity_id", ()),
     "coliseum.int_artist_domain_new_fans_daily": ("activity_date, entity_id, domain", ()),
+    "coliseum.int_artist_domain_totals": ("entity_id, domain, activity_date", ()),
+    "coliseum.int_artist_totals": ("entity_id, activity_date", ()),
+    "coliseum.int_artist_tag_totals": ("entity_id, tag_kind, tag, activity_date", ()),
     "coliseum.coliseum_domain_strength": ('as_of_date, "window", entity_id, domain', ()),
     "coliseum.coliseum_leaderboard_history": ('as_of_date, "window", domain, rank, entity_id', ()),
 }
@@ -158,3 +161,58 @@ def test_late_first_day_moves_alltime_fans(database, built):
         reference = conn.execute(ALLTIME_REPEAT_REFERENCE, {"d": D}).fetchall()
         # The DNA lists ranked artists; every one of them matches the reference.
         assert dna and set(dna) <= set(reference)
+
+
+DOMAIN_TOTALS_REFERENCE = """
+    select entity_id, domain, activity_date, sum(strength) over days, sum(event_count) over days,
+        sum(new_fans) over days, lead(activity_date) over days
+    from (
+        select activity_date, entity_id, domain, coalesce(strength, 0) as strength,
+            coalesce(event_count, 0) as event_count, coalesce(new_fans, 0) as new_fans
+        from coliseum.int_artist_domain_daily
+        full join coliseum.int_artist_domain_new_fans_daily using (activity_date, entity_id, domain)
+    ) as daily
+    window days as (partition by entity_id, domain order by activity_date)
+    order by 1, 2, 3
+"""
+DOMAIN_TOTALS = """
+    select entity_id, domain, activity_date, strength, event_count, unique_fans, valid_until
+    from coliseum.int_artist_domain_totals order by 1, 2, 3
+"""
+
+
+def test_erased_day_makes_earlier_totals_current_again(database, built):
+    """A rerun that removes an artist's only activity of a day: the running totals carried into that day
+    must become current again. Reference: cumulative sums over the daily tables."""
+    erased_day = D - timedelta(days=2)
+    with database.connect() as conn:
+        artist, domain = conn.execute(
+            "select entity_id, domain from coliseum.int_artist_domain_totals as totals "
+            "where activity_date < %(day)s and valid_until = %(day)s and not exists ("
+            "  select 1 from coliseum.int_artist_domain_totals as later "
+            "  where later.entity_id = totals.entity_id and later.domain = totals.domain "
+            "    and later.activity_date > %(day)s"
+            ") order by 1, 2 limit 1",
+            {"day": erased_day},
+        ).fetchone()
+        # An erasure (e.g. a deletion request) of the artist's entries of that day.
+        erased = conn.execute(
+            "delete from public.passport_entries where id in (select passport_entry_id from "
+            "coliseum.stg_passport__entries where artist_id = %s and activity_date = %s)",
+            (artist, erased_day),
+        ).rowcount
+        assert erased > 0
+    execute_plan([[Step(DAILY_JOB, partition_key=erased_day.isoformat())]], D, database.instance, log=lambda _m: None)
+    with database.connect() as conn:
+        totals = conn.execute(DOMAIN_TOTALS).fetchall()
+        assert totals == conn.execute(DOMAIN_TOTALS_REFERENCE).fetchall()
+        current = [row for row in totals if (row[0], row[1]) == (artist, domain) and row[6] is None]
+        assert len(current) == 1 and current[0][2] < erased_day
+    run_pipeline(database.url, database.settings, [D], database.instance)
+    with database.connect() as conn:
+        strength = conn.execute(
+            "select strength, event_count, unique_fans from coliseum.coliseum_domain_strength "
+            "where as_of_date = %s and \"window\" = 'alltime' and entity_id = %s and domain = %s",
+            (D, artist, domain),
+        ).fetchone()
+    assert strength == current[0][3:6]

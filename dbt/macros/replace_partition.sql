@@ -1,11 +1,20 @@
 {#- Incremental strategy: delete exactly the partition being built, then insert its new rows, in the
     materialization's transaction. Unlike delete+insert on a key, a partition whose rows all disappear is
-    still cleared, so a rerun always leaves precisely what the source says now. -#}
+    still cleared, so a rerun always leaves precisely what the source says now.
+    With a unique_key, rows outside the partition that the model re-emits (running totals' carried rows)
+    are replaced too. -#}
 {% macro get_incremental_replace_partition_sql(arg_dict) %}
   {%- set target = arg_dict["target_relation"] -%}
   {%- set source = arg_dict["temp_relation"] -%}
   {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+  {%- set unique_key = arg_dict["unique_key"] -%}
   delete from {{ target }} where {{ current_partition_predicate() }};
+  {%- if unique_key %}
+  delete from {{ target }} as target using {{ source }} as source
+  where {% for key in ([unique_key] if unique_key is string else unique_key) -%}
+    target.{{ key }} = source.{{ key }}{% if not loop.last %} and {% endif %}
+  {%- endfor %};
+  {%- endif %}
   insert into {{ target }} ({{ columns }})
   select {{ columns }} from {{ source }};
 {% endmacro %}

@@ -5,7 +5,7 @@
     partition_grain='day',
     partition_filter='not swept',
     on_schema_change='append_new_columns',
-    indexes=[{'columns': ['activity_date']}, {'columns': ['rejection_reason']}],
+    indexes=[{'columns': ['activity_date']}, {'columns': ['rejection_reason']}, {'columns': ['quarantine_key']}],
   )
 }}
 {#- Every rejected entry with its reason code and the raw row, verbatim: nothing is dropped silently.
@@ -21,23 +21,25 @@ with rejected as (
 
 ),
 
-previous as (
-
-    {% if is_incremental() -%}
-    select quarantine_key, first_seen_at, first_run_id from {{ this }}
-    {%- else -%}
-    select null::text as quarantine_key, null::timestamptz as first_seen_at, null::text as first_run_id
-    where false
-    {%- endif %}
-
-),
-
 keyed as (
 
     select
         md5(coalesce(passport_entry_id::text, '-') || ':' || content_hash) as quarantine_key,
         *
     from rejected
+
+),
+
+previous as (
+
+    {% if is_incremental() -%}
+    -- Only this partition's keys (quarantine_key index): the quarantine grows with the history.
+    select quarantine_key, first_seen_at, first_run_id from {{ this }}
+    where quarantine_key in (select quarantine_key from keyed)
+    {%- else -%}
+    select null::text as quarantine_key, null::timestamptz as first_seen_at, null::text as first_run_id
+    where false
+    {%- endif %}
 
 ),
 

@@ -42,25 +42,29 @@ domains as (
 {% for window in partition_windows() -%}
 tags_{{ loop.index }} as (
 
-    select '{{ window }}'::text as "window", entity_id, tag_kind, tag, sum(event_count) as event_count
+    {% if window_days(window) is none -%}
+    -- All time: each artist and tag's running totals as of D.
+    select '{{ window }}'::text as "window", entity_id, tag_kind, tag, event_count::bigint as event_count
+    from {{ as_of_totals(ref('int_artist_tag_totals'), as_of_date) }} as as_of
+    {%- else -%}
+    select '{{ window }}'::text as "window", entity_id, tag_kind, tag, sum(event_count)::bigint as event_count
     from {{ ref('int_artist_tags_daily') }}
     where {{ in_window('activity_date', as_of_date, window) }}
     group by entity_id, tag_kind, tag
+    {%- endif %}
 
 ),
 
 fans_{{ loop.index }} as (
 
     {% if window_days(window) is none -%}
-    -- All time: first and second active days summed up to D (int_artist_new_fans_daily).
+    -- All time: each artist's running totals of first and second active days as of D.
     select
         '{{ window }}'::text as "window",
         entity_id,
-        sum(new_fans)::bigint as unique_fans,
-        sum(new_repeat_fans)::bigint as repeat_fans
-    from {{ ref('int_artist_new_fans_daily') }}
-    where {{ in_window('activity_date', as_of_date, window) }}
-    group by entity_id
+        unique_fans::bigint as unique_fans,
+        repeat_fans::bigint as repeat_fans
+    from {{ as_of_totals(ref('int_artist_totals'), as_of_date) }} as as_of
     {%- else -%}
     select
         '{{ window }}'::text as "window",

@@ -9,7 +9,7 @@
   )
 }}
 {%- set as_of_date = partition_var('as_of_date') -%}
-{#- Reads only daily aggregates: the raw log is never rescanned for a window. -#}
+{#- Reads only daily aggregates and running totals: the raw log is never rescanned for a window. -#}
 
 {% for window in partition_windows() -%}
 {%- if not loop.first %}
@@ -18,7 +18,22 @@ union all
 
 {% endif -%}
 (
-    with artist_days as (
+    with
+    {% if window_days(window) is none -%}
+    -- All time: each artist and domain's running totals as of D (one row per key).
+    totals as (
+
+        select
+            entity_id,
+            domain,
+            strength,
+            event_count::bigint as event_count,
+            unique_fans::bigint as unique_fans
+        from {{ as_of_totals(ref('int_artist_domain_totals'), as_of_date) }} as as_of
+
+    ),
+    {%- else -%}
+    artist_days as (
 
         select * from {{ ref('int_artist_domain_daily') }}
         where {{ in_window('activity_date', as_of_date, window) }}
@@ -39,35 +54,35 @@ union all
 
     fans as (
 
-        {% if window_days(window) is none -%}
-        -- All time: a fan counts on their first active day, so the sum is the distinct fans up to D.
-        select entity_id, domain, sum(new_fans)::bigint as unique_fans
-        from {{ ref('int_artist_domain_new_fans_daily') }}
-        where {{ in_window('activity_date', as_of_date, window) }}
-        group by entity_id, domain
-        {%- else -%}
         select entity_id, domain, count(distinct user_id) as unique_fans
         from {{ ref('int_artist_fans_daily') }}
         where {{ in_window('activity_date', as_of_date, window) }}
         group by entity_id, domain
-        {%- endif %}
 
     ),
+
+    totals as (
+
+        select strength.entity_id, strength.domain, strength.strength, strength.event_count, fans.unique_fans
+        from strength
+        inner join fans
+            on fans.entity_id = strength.entity_id
+            and fans.domain = strength.domain
+
+    ),
+    {%- endif %}
 
     final as (
 
         select
             '{{ as_of_date }}'::date as as_of_date,
             '{{ window }}'::text as "window",
-            strength.entity_id,
-            strength.domain,
-            strength.strength,
-            strength.event_count,
-            fans.unique_fans
-        from strength
-        inner join fans
-            on fans.entity_id = strength.entity_id
-            and fans.domain = strength.domain
+            entity_id,
+            domain,
+            strength,
+            event_count,
+            unique_fans
+        from totals
 
     )
 

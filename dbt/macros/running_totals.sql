@@ -1,0 +1,122 @@
+{#- Running totals per key, stored on the key's active days only: each row holds the totals up to and
+    including its activity_date, and valid_until is the key's next active day (null: still current).
+    The totals as of D are then one row per key (as_of_totals), so an all-time window costs the number of
+    keys, not the length of the history.
+
+    `daily` names a CTE with one row per activity_date and key, holding the day's amounts of `measures`,
+    for the days from the partition start on (all days on a first build: see running_totals_since).
+    A rebuild from the start (partition_open_ended) carries each key's last totals before the start, and
+    re-emits that row with its new valid_until; the replace_partition strategy swaps it by unique_key. -#}
+{% macro running_totals(daily, keys, measures) %}
+{%- set start_date = partition_var('start_date') -%}
+{%- set key_list = keys | join(', ') -%}
+
+day_keys as (
+
+    select {{ key_list }}, min(activity_date) as first_day
+    from {{ daily }}
+    group by {{ key_list }}
+
+),
+
+{% if is_incremental() -%}
+carried as (
+
+    -- Each rebuilt key's last row before the start (one probe of the (keys, activity_date) index).
+    select prior.*, day_keys.first_day
+    from day_keys
+    cross join lateral (
+        select totals.*
+        from {{ this }} as totals
+        where {% for key in keys %}totals.{{ key }} = day_keys.{{ key }} and {% endfor -%}
+              totals.activity_date < '{{ start_date }}'::date
+        order by totals.activity_date desc
+        limit 1
+    ) as prior
+
+),
+
+orphaned as (
+
+    -- Keys that were active on or after the start before this rebuild and are not any more: their last
+    -- earlier row becomes current again.
+    select totals.*
+    from {{ this }} as totals
+    where totals.valid_until >= '{{ start_date }}'::date
+      and totals.activity_date < '{{ start_date }}'::date
+      and not exists (
+          select 1 from day_keys
+          where {% for key in keys %}day_keys.{{ key }} = totals.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+      )
+
+),
+{%- else -%}
+carried as (
+
+    select {{ key_list }}, activity_date, {{ measures | join(', ') }}, null::date as valid_until,
+        null::date as first_day
+    from {{ daily }} where false
+
+),
+
+orphaned as (
+
+    select {{ key_list }}, activity_date, {{ measures | join(', ') }}, null::date as valid_until
+    from {{ daily }} where false
+
+),
+{%- endif %}
+
+rebuilt as (
+
+    select
+        {{ daily }}.activity_date,
+        {%- for key in keys %}
+        {{ daily }}.{{ key }},
+        {%- endfor %}
+        {%- for measure in measures %}
+        coalesce(carried.{{ measure }}, 0) + sum({{ daily }}.{{ measure }}) over keyed_days as {{ measure }},
+        {%- endfor %}
+        lead({{ daily }}.activity_date) over keyed_days as valid_until
+    from {{ daily }}
+    left join carried
+        on {% for key in keys %}carried.{{ key }} = {{ daily }}.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+    window keyed_days as (
+        partition by {% for key in keys %}{{ daily }}.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %}
+        order by {{ daily }}.activity_date
+        rows between unbounded preceding and current row
+    )
+
+),
+
+final as (
+
+    select activity_date, {{ key_list }}, {{ measures | join(', ') }}, valid_until from rebuilt
+    union all
+    select activity_date, {{ key_list }}, {{ measures | join(', ') }}, first_day as valid_until from carried
+    union all
+    select activity_date, {{ key_list }}, {{ measures | join(', ') }}, null::date as valid_until from orphaned
+
+)
+
+select * from final
+{% endmacro %}
+
+{#- The lower bound of a running-totals model's daily amounts: the partition start when the model adds to
+    its earlier totals, every day when it is built from nothing. -#}
+{% macro running_totals_since(date_column) -%}
+  {%- if is_incremental() -%}
+    {{ date_column }} >= '{{ partition_var("start_date") }}'::date
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+{#- One row per key: its running totals as of D (served by the valid_until index). -#}
+{% macro as_of_totals(relation, as_of_date) -%}
+  (
+    select * from {{ relation }}
+    where activity_date <= '{{ as_of_date }}'::date
+      and (valid_until is null or valid_until > '{{ as_of_date }}'::date)
+  )
+{%- endmacro %}

@@ -1,0 +1,25 @@
+{{
+  config(
+    materialized='incremental',
+    incremental_strategy='replace_partition',
+    partition_grain='day',
+    partition_open_ended=true,
+    unique_key=['entity_id', 'activity_date'],
+    on_schema_change='fail',
+    indexes=[
+      {'columns': ['entity_id', 'activity_date'], 'unique': true},
+      {'columns': ['valid_until']},
+    ],
+  )
+}}
+{#- Artist: unique fans (any domain) and repeat fans up to each active day (running totals). -#}
+
+with daily as (
+
+    select activity_date, entity_id, new_fans::bigint as unique_fans, new_repeat_fans::bigint as repeat_fans
+    from {{ ref('int_artist_new_fans_daily') }}
+    where {{ running_totals_since('activity_date') }}
+
+),
+
+{{ running_totals('daily', ['entity_id'], ['unique_fans', 'repeat_fans']) }}
