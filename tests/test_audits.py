@@ -36,6 +36,17 @@ def built(database):
     return run_pipeline(database.url, database.settings, [D], database.instance)
 
 
+def corrupt_one_row(database, table: str, change: str, where: str, name: str) -> str:
+    """The defect a check must catch: one row of a built table changed. Returns its `name` column.
+    `where` takes D as its one parameter."""
+    with database.connect() as conn:
+        return conn.execute(
+            f"update coliseum.{table} set {change} where ctid = "
+            f"(select ctid from coliseum.{table} where {where} limit 1) returning {name}::text",
+            (D,),
+        ).fetchone()[0]
+
+
 def live_publication(database) -> int:
     with database.connect() as conn:
         return current_publication(conn, database.settings).publication_id
@@ -71,13 +82,13 @@ def test_mutation_without_its_entry_fails_the_mutations_suite(database, built):
 
 def test_strength_that_differs_from_its_mutations_blocks_publish(database, built):
     before = live_publication(database)
-    with database.connect() as conn:
-        artist = conn.execute(
-            "update coliseum.coliseum_domain_strength set strength = strength + 1 where ctid = "
-            "(select ctid from coliseum.coliseum_domain_strength where as_of_date = %s and \"window\" = '30d' "
-            "and domain = 'T' limit 1) returning entity_id::text",
-            (D,),
-        ).fetchone()[0]
+    artist = corrupt_one_row(
+        database,
+        "coliseum_domain_strength",
+        "strength = strength + 1",
+        "as_of_date = %s and \"window\" = '30d' and domain = 'T'",
+        "entity_id",
+    )
     try:
         with pytest.raises(PipelineRunError) as failure:
             execute_plan(PLAN[2:], D, database.instance, log=quiet)
@@ -89,13 +100,13 @@ def test_strength_that_differs_from_its_mutations_blocks_publish(database, built
 
 def test_revenue_that_differs_from_its_payments_blocks_publish(database, built):
     before = live_publication(database)
-    with database.connect() as conn:
-        artist = conn.execute(
-            "update coliseum.artist_revenue_summary set gross_cents = gross_cents + 100, "
-            "net_cents = net_cents + 100 where ctid = (select ctid from coliseum.artist_revenue_summary "
-            "where as_of_date = %s and \"window\" = 'alltime' limit 1) returning artist_id::text",
-            (D,),
-        ).fetchone()[0]
+    artist = corrupt_one_row(
+        database,
+        "artist_revenue_summary",
+        "gross_cents = gross_cents + 100, net_cents = net_cents + 100",
+        "as_of_date = %s and \"window\" = 'alltime'",
+        "artist_id",
+    )
     try:
         with pytest.raises(PipelineRunError) as failure:
             execute_plan(PLAN[2:], D, database.instance, log=quiet)
@@ -107,13 +118,13 @@ def test_revenue_that_differs_from_its_payments_blocks_publish(database, built):
 
 def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(database, built, tmp_path):
     # The publish check reconciles revenue against the transactions; this daily test ties those to the log.
-    with database.connect() as conn:
-        payment = conn.execute(
-            "update coliseum.int_treasury_transactions set amount_cents = amount_cents + 1 where ctid = "
-            "(select ctid from coliseum.int_treasury_transactions where activity_date = %s and kind = 'payment' "
-            "limit 1) returning passport_entry_id::text",
-            (D,),
-        ).fetchone()[0]
+    payment = corrupt_one_row(
+        database,
+        "int_treasury_transactions",
+        "amount_cents = amount_cents + 1",
+        "activity_date = %s and kind = 'payment'",
+        "passport_entry_id",
+    )
     try:
         day_vars = daily_vars(D, D + timedelta(days=1), "test", database.settings)
         result = dbtRunner().invoke(
