@@ -6,16 +6,15 @@
     `daily` names a CTE with one row per activity_date and key, holding the day's amounts of `measures`,
     for the days from the partition start on (all days on a first build: see running_totals_since).
     A rebuild from the start (partition_open_ended) carries each key's last totals before the start, and
-    re-emits that row with its new valid_until; the replace_partition strategy swaps it by unique_key. -#}
+    re-emits that row with its new valid_until; the replace_partition strategy swaps it by unique_key.
+    Keys are never null (an equality probe could not find a null key's earlier totals). -#}
 {% macro running_totals(daily, keys, measures) %}
 {%- set start_date = partition_var('start_date') -%}
 {%- set key_list = keys | join(', ') -%}
 
 day_keys as (
 
-    select {{ key_list }}, min(activity_date) as first_day
-    from {{ daily }}
-    group by {{ key_list }}
+    select distinct {{ key_list }} from {{ daily }}
 
 ),
 
@@ -23,7 +22,7 @@ day_keys as (
 carried as (
 
     -- Each rebuilt key's last row before the start (one probe of the (keys, activity_date) index).
-    select prior.*, day_keys.first_day
+    select prior.*
     from day_keys
     cross join lateral (
         select totals.*
@@ -52,37 +51,41 @@ orphaned as (
 {%- else -%}
 carried as (
 
-    select {{ key_list }}, activity_date, {{ measures | join(', ') }}, null::date as valid_until,
-        null::date as first_day
-    from {{ daily }} where false
+    select {{ key_list }}, activity_date, {{ measures | join(', ') }} from {{ daily }} where false
 
 ),
 
 orphaned as (
 
-    select {{ key_list }}, activity_date, {{ measures | join(', ') }}, null::date as valid_until
-    from {{ daily }} where false
+    select {{ key_list }}, activity_date, {{ measures | join(', ') }} from {{ daily }} where false
 
 ),
 {%- endif %}
 
+-- The carried row leads each key's days (it is dated before the start), so one running sum adds it to every
+-- rebuilt day, and its valid_until becomes the first rebuilt day. No join: joins of CTEs were planned as
+-- nested loops.
+days as (
+
+    select activity_date, {{ key_list }}, {{ measures | join(', ') }} from {{ daily }}
+    union all
+    select activity_date, {{ key_list }}, {{ measures | join(', ') }} from carried
+
+),
+
 rebuilt as (
 
     select
-        {{ daily }}.activity_date,
-        {%- for key in keys %}
-        {{ daily }}.{{ key }},
-        {%- endfor %}
+        activity_date,
+        {{ key_list }},
         {%- for measure in measures %}
-        coalesce(carried.{{ measure }}, 0) + sum({{ daily }}.{{ measure }}) over keyed_days as {{ measure }},
+        sum({{ measure }}) over keyed_days as {{ measure }},
         {%- endfor %}
-        lead({{ daily }}.activity_date) over keyed_days as valid_until
-    from {{ daily }}
-    left join carried
-        on {% for key in keys %}carried.{{ key }} = {{ daily }}.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+        lead(activity_date) over keyed_days as valid_until
+    from days
     window keyed_days as (
-        partition by {% for key in keys %}{{ daily }}.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %}
-        order by {{ daily }}.activity_date
+        partition by {{ key_list }}
+        order by activity_date
         rows between unbounded preceding and current row
     )
 
@@ -91,8 +94,6 @@ rebuilt as (
 final as (
 
     select activity_date, {{ key_list }}, {{ measures | join(', ') }}, valid_until from rebuilt
-    union all
-    select activity_date, {{ key_list }}, {{ measures | join(', ') }}, first_day as valid_until from carried
     union all
     select activity_date, {{ key_list }}, {{ measures | join(', ') }}, null::date as valid_until from orphaned
 
