@@ -17,6 +17,7 @@ from dagster_project.dbt_vars import daily_vars
 from dagster_project.generate import generate
 from dagster_project.nightly import nightly_plan
 from dagster_project.publish import current_publication
+from dagster_project.quality.audits import window_start_sql
 from dagster_project.quality.gx_suites import run_suite
 from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
 from tests.conftest import AS_OF
@@ -78,6 +79,36 @@ def test_mutation_without_its_entry_fails_the_mutations_suite(database, built):
     assert failure["expectation"] == "unexpected_rows_expectation"
     assert failure["unexpected_count"] == 1
     assert failure["sample"][0]["passport_entry_id"] == orphan
+
+
+@pytest.mark.parametrize(
+    ("suite", "table", "keys"),
+    [
+        ("coliseum_domain_strength", "coliseum_domain_strength", ("entity_id", "domain")),
+        ("artist_revenue_summary", "artist_revenue_summary", ("artist_id", "currency")),
+    ],
+)
+def test_duplicated_key_fails_the_window_suite(database, built, suite, table, keys):
+    # Uniqueness is a group-by in the suites (GX's compound-unique join-back ran as a nested loop).
+    rows = f"select * from coliseum.{table} where as_of_date = '{D}' and \"window\" = 'alltime'"
+    run = run_suite(
+        database.url,
+        database.settings,
+        suite,
+        "alltime",
+        f"{rows} union all ({rows} order by {', '.join(keys)} limit 1)",
+        placeholders={"as_of_date": D.isoformat(), "window_start": window_start_sql(D, "alltime")},
+    )
+    with database.connect() as conn:
+        first = conn.execute(f"select {', '.join(keys)} from ({rows}) as r order by 1, 2 limit 1").fetchone()
+    duplicates = [
+        f
+        for f in run.failures
+        if f["expectation"] == "unexpected_rows_expectation" and "copies" in (f["sample"][0] if f["sample"] else {})
+    ]
+    assert not run.success and len(duplicates) == 1
+    assert duplicates[0]["unexpected_count"] == 1
+    assert [duplicates[0]["sample"][0][key] for key in keys] == [str(value) for value in first]
 
 
 def test_strength_that_differs_from_its_mutations_blocks_publish(database, built):
