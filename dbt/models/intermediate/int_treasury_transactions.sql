@@ -33,17 +33,28 @@ refunds as (
 
 ),
 
--- Refunds that reversed (or may reverse) a payment before this one: earlier partitions, and this one.
-earlier_refunds as (
+-- Completed refunds per refunded payment, in (created_at, id) order: earlier partitions' reversals (read
+-- through the refunded_transaction_id index, only for the payments this partition refunds) and this
+-- partition's completed refunds. Only the first of each payment can reverse it: a rank, not a pairwise
+-- comparison (an EXISTS per refund was quadratic in refunds on a full rebuild).
+refund_order as (
 
-    {% if is_incremental() -%}
-    select refunded_transaction_id, created_at, passport_entry_id from {{ this }}
-    where refund_outcome = 'reversed'
-      and not (activity_date >= '{{ start_date }}'::date and activity_date < '{{ end_date }}'::date)
-    union all
-    {% endif -%}
-    select refunded_transaction_id, created_at, passport_entry_id from refunds
-    where status = 'completed'
+    select
+        passport_entry_id,
+        row_number() over (
+            partition by refunded_transaction_id order by created_at, passport_entry_id
+        ) as refund_rank
+    from (
+        {% if is_incremental() -%}
+        select refunded_transaction_id, created_at, passport_entry_id from {{ this }}
+        where refund_outcome = 'reversed'
+          and refunded_transaction_id in (select refunded_transaction_id from refunds)
+          and not (activity_date >= '{{ start_date }}'::date and activity_date < '{{ end_date }}'::date)
+        union all
+        {% endif -%}
+        select refunded_transaction_id, created_at, passport_entry_id from refunds
+        where status = 'completed'
+    ) as completed_refunds
 
 ),
 
@@ -60,15 +71,11 @@ resolved_refunds as (
             when payment.passport_entry_id is null then 'payment_not_found'
             when payment.status <> 'completed' then 'payment_not_completed'
             when payment.currency <> refunds.currency then 'currency_mismatch'
-            when exists (
-                select 1 from earlier_refunds
-                where earlier_refunds.refunded_transaction_id = refunds.refunded_transaction_id
-                  and (earlier_refunds.created_at, earlier_refunds.passport_entry_id)
-                      < (refunds.created_at, refunds.passport_entry_id)
-            ) then 'already_refunded'
+            when refund_order.refund_rank > 1 then 'already_refunded'
             else 'reversed'
         end as refund_outcome
     from refunds
+    left join refund_order on refund_order.passport_entry_id = refunds.passport_entry_id
     -- One index probe per refund into the whole staged history (never a scan of it).
     left join lateral (
         select * from {{ ref('stg_passport__entries') }} as staged
