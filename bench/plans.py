@@ -55,7 +55,8 @@ def compiled_models(invocation_dirs: list[Path]) -> list[Path]:
 
 
 def model_scans(url: str, models: list[Path]) -> dict[str, dict[str, Any]]:
-    """Per model: its execution time when run again now, and every table scan with the rows it produced."""
+    """Per model: its execution time when run again now, the 8 kB pages it touched (and of those, read from
+    outside shared_buffers), and every table scan with the rows it produced."""
     found = {}
     with connect(url) as conn:
         for path in models:
@@ -63,7 +64,13 @@ def model_scans(url: str, models: list[Path]) -> dict[str, dict[str, Any]]:
                 sql.SQL("explain (analyze, buffers, format json) ") + sql.SQL(path.read_text())
             ).fetchone()[0][0]
             scans = sorted(_scans(plan["Plan"]), key=lambda scan: -scan["rows"])
-            found[path.stem] = {"seconds": plan["Execution Time"] / 1000, "scans": scans}
+            top = plan["Plan"]
+            found[path.stem] = {
+                "seconds": plan["Execution Time"] / 1000,
+                "pages": top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0),
+                "pages_read": top.get("Shared Read Blocks", 0),
+                "scans": scans,
+            }
         conn.rollback()  # read-only anyway; nothing of the re-run is kept
     return found
 
@@ -79,6 +86,17 @@ def _scans(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         }
     for child in node.get("Plans", []):
         yield from _scans(child)
+
+
+def models_total(models: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The nightly's model SELECTs together: time, rows scanned and pages touched. Rows and pages do not depend
+    on the machine's cache, so they show whether the nightly's reads grow with the history."""
+    return {
+        "seconds": sum(found["seconds"] for found in models.values()),
+        "rows_scanned": sum(scan["rows"] for found in models.values() for scan in found["scans"]),
+        "pages": sum(found.get("pages", 0) for found in models.values()),
+        "pages_read": sum(found.get("pages_read", 0) for found in models.values()),
+    }
 
 
 def model_lines(models: dict[str, dict[str, Any]]) -> list[str]:

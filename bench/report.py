@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.plans import model_lines
+from bench.plans import model_lines, models_total
 
 # (key in result["operations"], label)
 ROWS: tuple[tuple[str, str], ...] = (
@@ -85,6 +85,18 @@ def summary_lines(results: list[dict[str, Any]]) -> list[str]:
             f"{_ratio(ops['full_rebuild']['x_floor'])} FLOOR, legacy {_ratio(ops['legacy']['x_floor'])} FLOOR, "
             f"peak RSS {result['peak_rss_mb']['pipeline']:.0f} MB"
         )
+        models = (result.get("explain") or {}).get("models")
+        if models:
+            total = models_total(models)
+            pages = (
+                f", {total['pages']:,} pages touched ({total['pages_read']:,} from outside shared_buffers)"
+                if any("pages" in found for found in models.values())
+                else ""  # results written before pages were recorded
+            )
+            lines.append(
+                f"{'':>20} its model SELECTs re-run: {total['seconds']:.2f} s, "
+                f"{total['rows_scanned']:,} rows scanned{pages}"
+            )
     return lines
 
 

@@ -216,3 +216,25 @@ def test_erased_day_makes_earlier_totals_current_again(database, built):
             (D, artist, domain),
         ).fetchone()
     assert strength == current[0][3:6]
+
+
+def _staging_analyzes(database) -> int:
+    """Manual ANALYZEs of the staged log (autovacuum's are counted apart, in autoanalyze_count)."""
+    with database.connect() as conn:
+        return conn.execute(
+            "select analyze_count from pg_stat_user_tables where relid = 'coliseum.stg_passport__entries'::regclass"
+        ).fetchone()[0]
+
+
+def test_statistics_are_refreshed_only_when_a_build_is_a_large_part_of_the_table(database, built):
+    """analyze_if_grown: a rerun of one day of 20 (about 5% of the rows) keeps staging's statistics (ANALYZE
+    samples the whole table: a nightly cost that grows with the history); a rebuild of every day refreshes them."""
+    analyzed = _staging_analyzes(database)
+    assert analyzed >= 1, "the first build of the history analyzed the staged log"
+    one_day = [[Step(DAILY_JOB, partition_key=(D - timedelta(days=5)).isoformat())]]
+    execute_plan(one_day, D, database.instance, log=lambda _msg: None)
+    assert _staging_analyzes(database) == analyzed
+
+    every_day = [[Step(DAILY_JOB, partition_range=(built.days[0].isoformat(), built.days[-1].isoformat()))]]
+    execute_plan(every_day, D, database.instance, log=lambda _msg: None)
+    assert _staging_analyzes(database) == analyzed + 1

@@ -4,7 +4,7 @@
     incremental_strategy='replace_partition',
     partition_grain='window',
     on_schema_change='fail',
-    post_hook="analyze {{ this }}",
+    post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['as_of_date', '"window"', 'domain']}],
   )
 }}

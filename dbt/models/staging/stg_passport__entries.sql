@@ -5,12 +5,12 @@
     partition_grain='day',
     on_schema_change='append_new_columns',
     pre_hook="{{ mark_processed_entries() }}",
-    post_hook="analyze {{ this }}",
+    post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
   )
 }}
-{#- post_hook: fresh statistics for the models that read this one in the same invocation (a first load
-    has none, and the planner would scan the whole history per refund). -#}
+{#- post_hook: statistics for the models that read this one in the same invocation, when missing or stale
+    (a first load has none, and the planner would scan the whole history per refund). -#}
 {%- set start_date = partition_var('start_date') -%}
 {%- set end_date = partition_var('end_date') -%}
 {#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
