@@ -90,6 +90,10 @@ def suite_result(name: str, asset: str, runs: list[SuiteRun], blocking: bool = T
     return AuditResult(name, asset, "", not failed, blocking, sum(r.failing_count for r in failed), summary, sample)
 
 
+def sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def known_event_types() -> list[str]:
     with open(DBT_PROJECT_DIR / "seeds" / "influence_weights.csv", newline="") as handle:
         return sorted({row["event_type"] for row in csv.DictReader(handle)})
@@ -99,7 +103,7 @@ def known_event_types() -> list[str]:
     asset="passport_entries",
     name="gx_source_suite",
     blocking=True,
-    description="GX suite passport_entries on the run's raw days (thresholds against a flood).",
+    description="GX suite passport_entries on the run's raw days: stops a flood of bad rows (one is quarantined).",
 )
 def gx_source_suite(context: AssetCheckExecutionContext, postgres: PostgresResource) -> AssetCheckResult:
     settings, days = get_settings(), run_days(context)
@@ -113,7 +117,7 @@ def gx_source_suite(context: AssetCheckExecutionContext, postgres: PostgresResou
         "passport_entries",
         f"raw {min(days)}..{max(days)}",
         query,
-        parameters={"known_event_types": known_event_types()},
+        placeholders={"known_event_types": ", ".join(sql_string(name) for name in known_event_types())},
     )
     return finish(context, postgres, suite_result("gx_source_suite", "passport_entries", [run]), days, run)
 

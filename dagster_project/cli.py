@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"running the nightly plan for {dates[0]}..{dates[-1]}")
     instance = dagster_instance(settings)
     try:
-        summary = run_pipeline(url, settings, dates, instance)
+        summary = run_pipeline(url, settings, dates, instance, publish_older=args.publish_older)
     except PipelineRunError as exc:
         print(str(exc), file=sys.stderr)
         _send_alerts(url, instance, exc.run_ids)
@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the nightly job: daily partitions, windows, publish")
     run.add_argument("--date", type=_date, help="as-of date to (re)compute (default: yesterday, UTC)")
     run.add_argument("--to", type=_date, help="with --date: backfill every as-of date through this one")
+    run.add_argument(
+        "--publish-older",
+        action="store_true",
+        help="publish --date/--to even when it is older than the live publication (by default an older date is "
+        "rebuilt and the live as-of date republished)",
+    )
     run.add_argument("--top", type=int, default=5, help="rows of each board to print")
     run.set_defaults(func=cmd_run)
 

@@ -17,7 +17,6 @@ def daily_vars(start: date, end: date, run_id: str, settings: Settings) -> dict[
         "end_date": end.isoformat(),
         "run_id": run_id,
         "platform_start": settings.platform_start.isoformat(),
-        "future_skew_minutes": settings.future_skew_minutes,
         "max_amount_cents": settings.max_amount_cents,
         "max_metadata_bytes": settings.max_metadata_bytes,
     }

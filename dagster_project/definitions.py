@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import AssetSpec, Definitions, in_process_executor
 
 from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_window_assets
+from dagster_project.assets.ledger import coliseum_daily_ledger
 from dagster_project.assets.publish import publication_candidate, publish_relations
 from dagster_project.checks import DAILY_CHECKS, PUBLISH_CHECKS
 from dagster_project.jobs import daily_job, publish_job, windows_job
@@ -25,6 +26,7 @@ defs = Definitions(
     assets=[
         *sources,
         coliseum_daily_assets,
+        coliseum_daily_ledger,
         coliseum_window_assets,
         publication_candidate,
         publish_relations,

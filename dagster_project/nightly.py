@@ -1,10 +1,14 @@
 """The nightly plan for an as-of date D, shared by the schedule (via the chain sensor) and the CLI.
 
-Dagster runs one partitioning per run, so the plan is three stages of runs:
-  0. the daily partitions: D plus every earlier day with unprocessed entries (late data, first load);
-  1. the three window partitions (D, 7d), (D, 30d), (D, alltime), as one run over that range (for a
-     backfill, one run per date, in date order);
-  2. publish D.
+Dagster runs one partitioning per run, so the plan is stages of runs, each stage after the previous one
+succeeded:
+  - the daily partitions: D plus every earlier day that a run must rebuild (late_data.pending_days), one
+    stage per contiguous range, in date order: a refund's outcome reads the payments and refunds dated
+    before it, so earlier days are built first;
+  - the three window partitions (D, 7d), (D, 30d), (D, alltime), as one run over that range (for a
+    backfill, one run per date, in date order);
+  - publish the publication date: D, or the live as-of date when D is older (recovery never rolls the app
+    back; publishing an older date is explicit).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ TAG_AS_OF = "coliseum/as_of_date"
 TAG_STAGE = "coliseum/stage"
 TAG_PLAN = "coliseum/plan"
 TAG_LAUNCHED_BY = "coliseum/launched_by"
+TAG_PUBLISH_OLDER = "coliseum/publish_older"
 
 
 @dataclass(frozen=True)
@@ -64,25 +69,46 @@ def contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
-def nightly_plan(as_of_dates: Iterable[date], pending: Iterable[date] = (), first_day: date | None = None) -> Plan:
-    """Stages for publishing the last of `as_of_dates`; windows run in date order (previous_rank)."""
+def nightly_plan(
+    as_of_dates: Iterable[date],
+    pending: Iterable[date] = (),
+    first_day: date | None = None,
+    publish_date: date | None = None,
+) -> Plan:
+    """Stages for building `as_of_dates` and publishing `publish_date` (default: the last of them)."""
     targets = sorted(set(as_of_dates))
     if not targets:
         raise ValueError("no as-of date")
-    last = targets[-1]
+    published = publish_date or targets[-1]
+    last = max(targets[-1], published)
     days = {d for d in pending if d <= last and (first_day is None or d >= first_day)} | set(targets)
-    daily_steps = [
-        Step(DAILY_JOB, partition_key=start.isoformat())
-        if start == end
-        else Step(DAILY_JOB, partition_range=(start.isoformat(), end.isoformat()))
+    daily_stages = [
+        [
+            Step(DAILY_JOB, partition_key=start.isoformat())
+            if start == end
+            else Step(DAILY_JOB, partition_range=(start.isoformat(), end.isoformat()))
+        ]
         for start, end in contiguous_ranges(days)
     ]
-    # All windows of a date in one run (a partition range), dates in order: previous_rank reads D-1.
+    # All windows of a date in one run (a partition range), dates in order.
     window_steps = [
         Step(WINDOWS_JOB, partition_range=(f"{d.isoformat()}|{WINDOWS[0]}", f"{d.isoformat()}|{WINDOWS[-1]}"))
-        for d in targets
+        for d in sorted({*targets, published})
     ]
-    return [daily_steps, window_steps, [Step(PUBLISH_JOB, partition_key=last.isoformat())]]
+    return [*daily_stages, window_steps, [Step(PUBLISH_JOB, partition_key=published.isoformat())]]
+
+
+def plan_days(plan: Plan) -> list[date]:
+    """The UTC days the plan's daily steps build."""
+    days: set[date] = set()
+    for stage in plan:
+        for step in stage:
+            if step.job_name != DAILY_JOB:
+                continue
+            first, last = step.partition_range or (step.partition_key, step.partition_key)
+            start, end = date.fromisoformat(first), date.fromisoformat(last)  # type: ignore[arg-type]
+            days |= {date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)}
+    return sorted(days)
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -103,11 +129,16 @@ def plan_from_json(text: str) -> Plan:
     ]
 
 
-def stage_tags(plan: Plan, chain: str, as_of_date: date, stage: int, launched_by: str) -> dict[str, str]:
-    return {
+def stage_tags(
+    plan: Plan, chain: str, as_of_date: date, stage: int, launched_by: str, publish_older: bool = False
+) -> dict[str, str]:
+    tags = {
         TAG_CHAIN: chain,
         TAG_AS_OF: as_of_date.isoformat(),
         TAG_STAGE: str(stage),
         TAG_PLAN: plan_to_json(plan),
         TAG_LAUNCHED_BY: launched_by,
     }
+    if publish_older:
+        tags[TAG_PUBLISH_OLDER] = "true"
+    return tags

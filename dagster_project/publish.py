@@ -4,6 +4,10 @@ The published relations are views in the publish schema over a per-publication s
 schema. One transaction inserts the new snapshot and repoints every view, so a reader sees the complete
 old set or the complete new set, never a mix. CREATE OR REPLACE VIEW keeps the grants the app relies on.
 Rebuilding or rerunning a partition never touches what is published until the next publish.
+
+The mutations are a log, too long to copy per publication: `coliseum_published_mutations` holds one
+published copy, and each publish replaces only the days whose audited build changed since (the daily
+ledger, assets/ledger.py), in the same transaction that switches the views. `coliseum_metrics` reads it.
 """
 
 from __future__ import annotations
@@ -60,7 +64,45 @@ INFRA_DDL = (
     create index if not exists coliseum_published_leaderboards_idx
         on {build}.coliseum_published_leaderboards (publication_id, domain, "window", rank)
     """,
+    # The daily ledger: each day's audited build (assets/ledger.py), what publish copies mutations from.
+    """
+    create table if not exists {build}.coliseum_daily_ledger (
+        day date primary key,
+        run_id text not null,
+        mutations bigint not null,
+        delta_sum numeric not null,
+        audited_at timestamptz not null
+    )
+    """,
+    "alter table {build}.coliseum_publications add column if not exists ledger_version text",
+    """
+    create table if not exists {build}.coliseum_published_mutations (
+        passport_entry_id uuid not null,
+        entity_id uuid not null,
+        domain text not null,
+        event_type text not null,
+        effective_delta numeric(18, 4) not null,
+        weight_version text not null,
+        created_at timestamptz not null,
+        activity_date date not null
+    )
+    """,
+    "create index if not exists coliseum_published_mutations_day_idx on {build}.coliseum_published_mutations "
+    "(activity_date)",
+    "create index if not exists coliseum_published_mutations_entity_idx on {build}.coliseum_published_mutations "
+    "(entity_id)",
+    # The audited build of each day that coliseum_published_mutations holds.
+    """
+    create table if not exists {build}.coliseum_published_days (
+        day date primary key,
+        run_id text not null
+    )
+    """,
 )
+
+# The state of the audited daily builds a candidate was staged from: publish refuses a candidate when a day
+# was re-audited in between (the published mutations would not match the boards).
+LEDGER_VERSION = "select coalesce(max(audited_at)::text, '') || ':' || count(*) from {build}.coliseum_daily_ledger"
 
 
 def board_name(domain: str, window: str) -> str:
@@ -128,12 +170,20 @@ METRICS_SELECT = """
            jsonb_build_object('event_type', event_type, 'domain', domain, 'weight_version', weight_version,
                               'passport_entry_id', passport_entry_id) as metadata,
            created_at as "timestamp"
-    from {build}.coliseum_dna_mutations where activity_date <= {as_of}
+    from {build}.coliseum_published_mutations
 """
 
 
 class PublishConflictError(RuntimeError):
     """A published name is taken by something publish must not replace (a table, a materialized view)."""
+
+
+class StaleCandidateError(RuntimeError):
+    """The daily builds changed since the candidate was staged, or a day's rows differ from its audit."""
+
+
+class OlderPublicationError(RuntimeError):
+    """Publishing an as-of date older than the live one would roll the app back; it must be asked for."""
 
 
 @dataclass(frozen=True)
@@ -151,9 +201,9 @@ def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: da
         ensure_infrastructure(conn, settings)
         publication_id = conn.execute(
             sql.SQL(
-                "insert into {}.coliseum_publications (as_of_date, dagster_run_id, status) "
-                "values (%s, %s, 'candidate') returning publication_id"
-            ).format(build),
+                "insert into {b}.coliseum_publications (as_of_date, dagster_run_id, status, ledger_version) "
+                "values (%s, %s, 'candidate', (" + LEDGER_VERSION + ")) returning publication_id"
+            ).format(b=build, build=build),
             (as_of_date, run_id),
         ).fetchone()[0]
         conn.execute(
@@ -202,20 +252,38 @@ def candidate_for_run(conn: psycopg.Connection, settings: Settings, run_id: str)
     return row[0], row[1]
 
 
-def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -> Publication:
-    """Publish an audited candidate: repoint every published view to it, in one transaction."""
+def publish(
+    conn: psycopg.Connection, settings: Settings, publication_id: int, allow_older: bool = False
+) -> Publication:
+    """Publish an audited candidate: bring the published mutations to its as-of date and repoint every
+    published view to it, in one transaction. An as-of date older than the live one needs `allow_older`."""
     build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
     with conn.transaction():
         # Two publishes at once would interleave view switches; the second waits for the first.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PUBLISH_LOCK,))
         ensure_infrastructure(conn, settings)
         row = conn.execute(
-            sql.SQL("select as_of_date, status from {}.coliseum_publications where publication_id = %s").format(build),
+            sql.SQL(
+                "select as_of_date, status, ledger_version, (" + LEDGER_VERSION + ") "
+                "from {build}.coliseum_publications where publication_id = %s"
+            ).format(build=build),
             (publication_id,),
         ).fetchone()
         if row is None or row[1] != "candidate":
             raise ValueError(f"publication {publication_id} is not a staged candidate ({row and row[1]})")
-        as_of_date = row[0]
+        as_of_date, _status, staged_version, ledger_version = row
+        if staged_version != ledger_version:
+            raise StaleCandidateError(
+                f"publication {publication_id} ({as_of_date}) was staged before a later daily build was audited; "
+                "rerun the windows and publish"
+            )
+        live = current_publication(conn, settings)
+        if live and as_of_date < live.as_of_date and not allow_older:
+            raise OlderPublicationError(
+                f"not publishing {as_of_date}: it would replace the live publication {live.publication_id} "
+                f"as of {live.as_of_date} with an older one (ask for it explicitly: coliseum run --publish-older)"
+            )
+        _sync_mutations(conn, settings, as_of_date)
         conn.execute(sql.SQL("create schema if not exists {}").format(target))
         _refuse_non_views(conn, settings.publish_schema)
         for domain, window in BOARDS:
@@ -251,16 +319,15 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
                     pid=sql.Literal(publication_id),
                 )
             )
-        # Mutations are a log: the view is live, bounded by the published as-of date.
         conn.execute(
             sql.SQL(
                 "create or replace view {target}.coliseum_dna_mutations as select {columns} "
-                "from {build}.coliseum_dna_mutations where activity_date <= {as_of}"
-            ).format(target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build, as_of=sql.Literal(as_of_date))
+                "from {build}.coliseum_published_mutations"
+            ).format(target=target, columns=sql.SQL(MUTATION_COLUMNS), build=build)
         )
         conn.execute(
             sql.SQL("create or replace view {target}.coliseum_metrics as " + METRICS_SELECT).format(
-                target=target, build=build, as_of=sql.Literal(as_of_date)
+                target=target, build=build
             )
         )
         create_analytics_functions(conn, settings)
@@ -274,6 +341,69 @@ def publish(conn: psycopg.Connection, settings: Settings, publication_id: int) -
         )
         _prune(conn, settings)
     return current_publication(conn, settings)  # type: ignore[return-value]
+
+
+def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: date) -> None:
+    """Make the published mutations the audited build of every day up to the as-of date: replace the days
+    whose audited build changed since they were published, drop the days after it. Each copied day must
+    match its audit (count and sum), or nothing is published."""
+    build = sql.Identifier(settings.build_schema)
+    changed = conn.execute(
+        sql.SQL(
+            """
+            select ledger.day, ledger.run_id, ledger.mutations, ledger.delta_sum
+            from {b}.coliseum_daily_ledger as ledger
+            left join {b}.coliseum_published_days as published on published.day = ledger.day
+            where ledger.day <= %(d)s and published.run_id is distinct from ledger.run_id
+            """
+        ).format(b=build),
+        {"d": as_of_date},
+    ).fetchall()
+    days = [day for day, *_ in changed]
+    conn.execute(
+        sql.SQL(
+            "delete from {b}.coliseum_published_mutations where activity_date = any(%(days)s) or activity_date > %(d)s"
+        ).format(b=build),
+        {"days": days, "d": as_of_date},
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into {b}.coliseum_published_mutations ({columns}, activity_date) "
+            "select {columns}, activity_date from {b}.coliseum_dna_mutations where activity_date = any(%(days)s)"
+        ).format(b=build, columns=sql.SQL(MUTATION_COLUMNS)),
+        {"days": days},
+    )
+    drifted = conn.execute(
+        sql.SQL(
+            """
+            with copied as (
+                select activity_date as day, count(*) as n, sum(effective_delta) as total
+                from {b}.coliseum_published_mutations where activity_date = any(%(days)s) group by 1
+            )
+            select ledger.day, ledger.mutations, ledger.delta_sum, coalesce(copied.n, 0), coalesce(copied.total, 0)
+            from {b}.coliseum_daily_ledger as ledger left join copied using (day)
+            where ledger.day = any(%(days)s)
+              and (ledger.mutations <> coalesce(copied.n, 0) or ledger.delta_sum <> coalesce(copied.total, 0))
+            order by ledger.day
+            """
+        ).format(b=build),
+        {"days": days},
+    ).fetchall()
+    if drifted:
+        raise StaleCandidateError(
+            "mutations changed after their day's audit (is a run rebuilding them?); nothing published: "
+            + "; ".join(f"{d}: audited {n} (sum {t}), built {bn} (sum {bt})" for d, n, t, bn, bt in drifted[:5])
+        )
+    conn.execute(
+        sql.SQL("delete from {b}.coliseum_published_days where day > %(d)s").format(b=build), {"d": as_of_date}
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into {b}.coliseum_published_days (day, run_id) select * from unnest(%(days)s::date[], "
+            "%(runs)s::text[]) on conflict (day) do update set run_id = excluded.run_id"
+        ).format(b=build),
+        {"days": days, "runs": [run for _day, run, *_ in changed]},
+    )
 
 
 def ensure_infrastructure(conn: psycopg.Connection, settings: Settings) -> None:

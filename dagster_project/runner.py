@@ -13,8 +13,8 @@ from dagster import DagsterInstance
 from psycopg import sql
 
 from dagster_project.database import connect, export_dbt_env
-from dagster_project.late_data import pending_days
-from dagster_project.nightly import Plan, nightly_plan, stage_tags
+from dagster_project.late_data import plan_run
+from dagster_project.nightly import Plan, plan_days, stage_tags
 from dagster_project.publish import current_publication
 from dagster_project.settings import Settings
 
@@ -54,7 +54,12 @@ def dagster_instance(settings: Settings) -> DagsterInstance:
 
 
 def execute_plan(
-    plan: Plan, as_of_date: date, instance: DagsterInstance, launched_by: str = "cli", log=print
+    plan: Plan,
+    as_of_date: date,
+    instance: DagsterInstance,
+    launched_by: str = "cli",
+    log=print,
+    publish_older: bool = False,
 ) -> list[str]:
     """Run each stage's steps in order; stop at the first failed run (nothing later is published)."""
     from dagster_project.definitions import defs  # needs the prepared manifest
@@ -62,7 +67,7 @@ def execute_plan(
     chain = f"{launched_by}-{uuid.uuid4().hex[:12]}"
     run_ids = []
     for index, stage in enumerate(plan):
-        tags = stage_tags(plan, chain, as_of_date, index, launched_by)
+        tags = stage_tags(plan, chain, as_of_date, index, launched_by, publish_older)
         for step in stage:
             job = defs.resolve_job_def(step.job_name)
             started = time.monotonic()
@@ -100,24 +105,28 @@ def _failure_lines(result) -> list[str]:
 
 
 def run_pipeline(
-    url: str, settings: Settings, as_of_dates: list[date], instance: DagsterInstance | None = None, log=print
+    url: str,
+    settings: Settings,
+    as_of_dates: list[date],
+    instance: DagsterInstance | None = None,
+    log=print,
+    publish_older: bool = False,
 ) -> RunSummary:
+    """Build `as_of_dates` and publish (the last of them, or the live as-of date when they are older)."""
     started = time.monotonic()
     export_dbt_env(url)
     instance = instance or dagster_instance(settings)
     with connect(url) as conn:
-        pending = pending_days(conn, settings, max(as_of_dates))
-    plan = nightly_plan(as_of_dates, pending, first_day=settings.partitions_start)
-    days = sorted(
-        {date.fromisoformat(s.partition_key) for s in plan[0] if s.partition_key}
-        | {d for s in plan[0] if s.partition_range for d in _days(*s.partition_range)}
-    )
-    run_ids = execute_plan(plan, max(as_of_dates), instance, log=log)
+        planned = plan_run(conn, settings, as_of_dates, publish_older)
+    if planned.publish_date != max(as_of_dates) or planned.publish_older:
+        log(f"the plan {planned.describe()}")
+    days = plan_days(planned.plan)
+    run_ids = execute_plan(planned.plan, planned.publish_date, instance, log=log, publish_older=planned.publish_older)
     with connect(url) as conn:
         summary = _summarize(conn, settings, days)
         publication = current_publication(conn, settings)
     return RunSummary(
-        as_of_date=max(as_of_dates),
+        as_of_date=planned.publish_date,
         days=days,
         entries_read=summary[0],
         mutations_written=summary[1],
@@ -126,11 +135,6 @@ def run_pipeline(
         seconds=time.monotonic() - started,
         run_ids=run_ids,
     )
-
-
-def _days(start: str, end: str) -> list[date]:
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]
 
 
 def _summarize(conn, settings: Settings, days: list[date]) -> tuple[int, int, int]:

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from dagster_project.late_data import pending_days
-from dagster_project.nightly import DAILY_JOB, nightly_plan, stage_tags
+from dagster_project.late_data import plan_run
+from dagster_project.nightly import DAILY_JOB, stage_tags
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import get_settings
 
@@ -27,8 +27,7 @@ def coliseum_nightly_schedule(context: ScheduleEvaluationContext, postgres: Post
     settings = get_settings()
     as_of_date = as_of_for_tick(context.scheduled_execution_time.date())
     with postgres.connect() as conn:
-        pending = pending_days(conn, settings, as_of_date)
-    plan = nightly_plan([as_of_date], pending, first_day=settings.partitions_start)
+        plan = plan_run(conn, settings, [as_of_date]).plan
     chain = f"nightly-{as_of_date.isoformat()}-{int(context.scheduled_execution_time.timestamp())}"
     tags = stage_tags(plan, chain, as_of_date, stage=0, launched_by="schedule")
     return [

@@ -20,6 +20,7 @@ from dagster_project.nightly import (
     TAG_CHAIN,
     TAG_LAUNCHED_BY,
     TAG_PLAN,
+    TAG_PUBLISH_OLDER,
     TAG_STAGE,
     plan_from_json,
     stage_tags,
@@ -44,7 +45,8 @@ def next_stage_requests(context: RunStatusSensorContext) -> list[RunRequest] | S
     if done < len(plan[stage]):
         return SkipReason(f"{chain}: stage {stage} has {done}/{len(plan[stage])} successful runs")
     as_of_date = date.fromisoformat(tags[TAG_AS_OF])
-    next_tags = stage_tags(plan, chain, as_of_date, stage + 1, launched_by="schedule")
+    publish_older = tags.get(TAG_PUBLISH_OLDER) == "true"
+    next_tags = stage_tags(plan, chain, as_of_date, stage + 1, launched_by="schedule", publish_older=publish_older)
     return [
         RunRequest(
             run_key=f"{chain}:{stage + 1}:{i}",  # the same stage is never launched twice
@@ -60,7 +62,7 @@ def next_stage_requests(context: RunStatusSensorContext) -> list[RunRequest] | S
     name="coliseum_nightly_chain",
     run_status=DagsterRunStatus.SUCCESS,
     monitored_jobs=[daily_job, windows_job],
-    request_jobs=[windows_job, publish_job],
+    request_jobs=[daily_job, windows_job, publish_job],
     default_status=DefaultSensorStatus.RUNNING,
     description="Launches the next stage of a scheduled nightly plan once the current stage succeeded.",
 )

@@ -40,7 +40,6 @@ class Settings:
     schedule_hour: int
     publications_kept: int
     platform_start: date
-    future_skew_minutes: int
     max_amount_cents: int
     max_metadata_bytes: int
     volume_drop_share: float
@@ -75,7 +74,6 @@ def get_settings() -> Settings:
         schedule_hour=int(os.environ.get("COLISEUM_SCHEDULE_HOUR", "2")),
         publications_kept=int(os.environ.get("COLISEUM_PUBLICATIONS_KEPT", "7")),
         platform_start=date.fromisoformat(os.environ.get("COLISEUM_PLATFORM_START", partitions_start.isoformat())),
-        future_skew_minutes=int(os.environ.get("COLISEUM_FUTURE_SKEW_MINUTES", "60")),
         max_amount_cents=int(os.environ.get("COLISEUM_MAX_AMOUNT_CENTS", "10000000")),
         max_metadata_bytes=int(os.environ.get("COLISEUM_MAX_METADATA_BYTES", "16384")),
         volume_drop_share=float(os.environ.get("COLISEUM_VOLUME_DROP_SHARE", "0.5")),

@@ -65,14 +65,13 @@ def test_dbt_args_are_exact():
     settings = replace(
         get_settings(),
         platform_start=date(2025, 3, 1),
-        future_skew_minutes=5,
         max_amount_cents=999,
         max_metadata_bytes=10,
     )
     assert dbt_build_args(daily_vars(date(2026, 11, 20), date(2026, 11, 21), "run-1", settings)) == [
         "build",
         "--vars",
-        '{"end_date": "2026-11-21", "future_skew_minutes": 5, "max_amount_cents": 999, "max_metadata_bytes": 10, '
+        '{"end_date": "2026-11-21", "max_amount_cents": 999, "max_metadata_bytes": 10, '
         '"platform_start": "2025-03-01", "run_id": "run-1", "start_date": "2026-11-20"}',
     ]
     assert dbt_build_args(window_vars(date(2026, 11, 20), ["alltime", "7d"])) == [

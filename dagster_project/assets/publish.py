@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from dagster_project.assets.dbt import build_key
+from dagster_project.nightly import TAG_PUBLISH_OLDER
 from dagster_project.partitions import daily_partitions
 from dagster_project.publish import BOARDS, SNAPSHOTS, board_name, candidate_for_run, publish, stage_candidate
 from dagster_project.quality.audit_log import blocking_failures_through
@@ -118,13 +119,13 @@ PUBLISH_SPECS = [
     AssetSpec(
         published_key("coliseum_dna_mutations"),
         deps=[CANDIDATE_KEY, AssetDep(_MUTATIONS)],
-        description="Published mutations up to the as-of date (a live view over the mutation log).",
+        description="Published mutations up to the as-of date: each day's audited build, switched with the boards.",
         group_name="published",
     ),
     AssetSpec(
         published_key("coliseum_metrics"),
         deps=[CANDIDATE_KEY, AssetDep(_MUTATIONS)],
-        description="Legacy compatibility view over the mutations (entity_id, metric_type, metric_value, ...).",
+        description="Legacy compatibility view over the published mutations (entity_id, metric_type, ...).",
         group_name="published",
     ),
 ]
@@ -135,7 +136,8 @@ def publish_relations(context: AssetExecutionContext, postgres: PostgresResource
     settings = get_settings()
     with postgres.connect() as conn:
         candidate, as_of_date = candidate_for_run(conn, settings, context.run_id)
-        publication = publish(conn, settings, candidate)
+        allow_older = context.run.tags.get(TAG_PUBLISH_OLDER) == "true"
+        publication = publish(conn, settings, candidate, allow_older=allow_older)
     context.log.info(f"published {as_of_date} as publication {publication.publication_id}")
     for spec in PUBLISH_SPECS:
         name = spec.key.path[-1]

@@ -14,8 +14,12 @@ import psycopg
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from psycopg import sql
 
+from dagster_project.nightly import DAILY_JOB
 from dagster_project.publish import current_publication
 from dagster_project.settings import Settings
+
+# Year 10000 on (and +infinity) is quarantined as invalid_created_at (dbt/macros/validation.sql), not "ahead".
+END_OF_TIME = "10000-01-01 00:00:00+00"
 
 DDL = """
 create table if not exists {build}.coliseum_alerts_sent (
@@ -27,7 +31,7 @@ create table if not exists {build}.coliseum_alerts_sent (
 
 @dataclass
 class Alert:
-    kind: str  # check_failed | run_failed | stale_publication | backlog | sink_failed
+    kind: str  # check_failed | run_failed | stale_publication | backlog | future_entries | sink_failed
     key: str
     message: str
     severity: str = "error"
@@ -83,11 +87,16 @@ def run_alerts(
                 )
             )
         if run.status == DagsterRunStatus.FAILURE:
+            retry = (
+                "; its entries stay unprocessed and the next run retries these days"
+                if run.job_name == DAILY_JOB
+                else "; the last publication is unchanged"
+            )
             alerts.append(
                 Alert(
                     kind="run_failed",
                     key=f"run:{run.job_name}:{partition}:{root}",
-                    message=f"run {run.run_id} of {run.job_name} failed for {partition}",
+                    message=f"run {run.run_id} of {run.job_name} failed for {partition}{retry}",
                     run_id=run.run_id,
                     partition=partition,
                 )
@@ -98,11 +107,13 @@ def run_alerts(
 def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime | None = None) -> list[Alert]:
     """The log has news but the boards are older than the allowed age; old entries still unprocessed."""
     now = now or datetime.now(UTC)
-    source = sql.Identifier(settings.source_schema)
     alerts = []
     live = current_publication(conn, settings)
     published_at = live.published_at if live else None
-    newest = conn.execute(sql.SQL("select max(created_at) from {}.passport_entries").format(source)).fetchone()[0]
+    # Timestamps are read as text where a malformed entry could hold one Python cannot represent (infinity).
+    newest = conn.execute(
+        sql.SQL("select max(created_at) from {} where created_at <= %s").format(_log(settings)), (now,)
+    ).fetchone()[0]
     limit = timedelta(hours=settings.freshness_hours)
     if newest is not None and (published_at is None or (newest > published_at and now - published_at > limit)):
         age = "never published" if published_at is None else f"published {now - published_at} ago"
@@ -115,9 +126,8 @@ def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime
         )
     backlog, oldest = conn.execute(
         sql.SQL(
-            "select count(*), min(created_at) from {}.passport_entries "
-            "where coliseum_processed_at is null and created_at < %s"
-        ).format(source),
+            "select count(*), min(created_at)::text from {} where coliseum_processed_at is null and created_at < %s"
+        ).format(_log(settings)),
         (now - timedelta(days=1),),
     ).fetchone()
     if backlog:
@@ -129,7 +139,36 @@ def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime
                 failing_count=backlog,
             )
         )
+    ahead = conn.execute(
+        sql.SQL(
+            "select id::text, created_at::text from {} where created_at > %s and created_at < %s::timestamptz "
+            "and coliseum_processed_at is null order by created_at limit 20"
+        ).format(_log(settings)),
+        (now + timedelta(days=1), END_OF_TIME),
+    ).fetchall()
+    if ahead:
+        count = conn.execute(
+            sql.SQL("select count(*) from {} where created_at > %s and created_at < %s::timestamptz").format(
+                _log(settings)
+            ),
+            (now + timedelta(days=1), END_OF_TIME),
+        ).fetchone()[0]
+        alerts.append(
+            Alert(
+                kind="future_entries",
+                key=f"future:{now.date()}",
+                severity="warn",
+                message=f"{count} entries are dated more than a day ahead; they are not yet due and wait for "
+                f"their day (first: {', '.join(f'{i} at {t}' for i, t in ahead[:3])})",
+                failing_count=count,
+                sample=[{"id": i, "created_at": t} for i, t in ahead],
+            )
+        )
     return alerts
+
+
+def _log(settings: Settings) -> sql.Composed:
+    return sql.SQL("{}.passport_entries").format(sql.Identifier(settings.source_schema))
 
 
 def dispatch(conn: psycopg.Connection, settings: Settings, alerts: list[Alert]) -> list[Alert]:

@@ -13,9 +13,14 @@
 {%- set start_date = partition_var('start_date') -%}
 {%- set end_date = partition_var('end_date') -%}
 {#- One row per valid treasury entry of the partition, resolved for revenue. A payment counts when its own
-    status is completed. A completed refund reverses the payment it names: for that payment's artist,
-    event and currency, at most the payment's amount, and only once (the first refund by created_at, id).
-    Everything else is kept with an outcome, so excluded money is counted, never dropped. -#}
+    status is completed. Each payment is reversed at most once over the whole log, by its earliest valid
+    refund (created_at, id): a completed refund, in the payment's currency, of a completed payment dated at
+    or before it. That refund reverses, on its own day, for the payment's artist, event and currency, at most
+    the payment's amount. Every other refund is kept with its outcome, so excluded money is counted, never
+    dropped.
+    Why "dated at or before": a refund's outcome then depends only on entries dated at or before it, which
+    the nightly plan builds first (its daily steps run in date order; dagster_project/nightly.py), so a
+    night-by-night build and one full build agree whatever the arrival order. -#}
 
 with entries as (
 
@@ -33,28 +38,50 @@ refunds as (
 
 ),
 
--- Completed refunds per refunded payment, in (created_at, id) order: earlier partitions' reversals (read
--- through the refunded_transaction_id index, only for the payments this partition refunds) and this
--- partition's completed refunds. Only the first of each payment can reverse it: a rank, not a pairwise
--- comparison (an EXISTS per refund was quadratic in refunds on a full rebuild).
-refund_order as (
+-- The valid staged payment each refund of the partition names, dated at or before the refund (one probe of
+-- the staged log's id index per refund; never a scan of the history).
+refund_payments as (
 
-    select
-        passport_entry_id,
-        row_number() over (
-            partition by refunded_transaction_id order by created_at, passport_entry_id
-        ) as refund_rank
-    from (
-        {% if is_incremental() -%}
-        select refunded_transaction_id, created_at, passport_entry_id from {{ this }}
-        where refund_outcome = 'reversed'
-          and refunded_transaction_id in (select refunded_transaction_id from refunds)
-          and not (activity_date >= '{{ start_date }}'::date and activity_date < '{{ end_date }}'::date)
-        union all
-        {% endif -%}
-        select refunded_transaction_id, created_at, passport_entry_id from refunds
-        where status = 'completed'
-    ) as completed_refunds
+    select refunds.passport_entry_id as refund_id, payment.*
+    from refunds
+    cross join lateral (
+        select
+            staged.passport_entry_id,
+            staged.artist_id,
+            staged.concert_event_id,
+            staged.sale_channel,
+            staged.amount_cents,
+            staged.currency,
+            staged.status,
+            staged.created_at
+        from {{ ref('stg_passport__entries') }} as staged
+        where staged.passport_entry_id = refunds.refunded_transaction_id
+          and staged.rejection_reason is null
+          and staged.event_type like 'treasury.%'
+          and staged.event_type <> 'treasury.refund'
+          and staged.created_at <= refunds.created_at
+        limit 1
+    ) as payment
+
+),
+
+-- The one refund that reverses each completed payment named here: its earliest valid refund anywhere in the
+-- staged log (the refunded_transaction_id index; only the payments this partition refunds).
+first_refunds as (
+
+    select distinct on (payment.passport_entry_id)
+        payment.passport_entry_id as payment_id,
+        candidate.passport_entry_id as refund_id
+    from (select distinct passport_entry_id, currency, status, created_at from refund_payments) as payment
+    inner join {{ ref('stg_passport__entries') }} as candidate
+        on candidate.refunded_transaction_id = payment.passport_entry_id
+        and candidate.rejection_reason is null
+        and candidate.event_type = 'treasury.refund'
+        and candidate.status = 'completed'
+        and candidate.currency = payment.currency
+        and candidate.created_at >= payment.created_at
+    where payment.status = 'completed'
+    order by payment.passport_entry_id, candidate.created_at, candidate.passport_entry_id
 
 ),
 
@@ -71,20 +98,12 @@ resolved_refunds as (
             when payment.passport_entry_id is null then 'payment_not_found'
             when payment.status <> 'completed' then 'payment_not_completed'
             when payment.currency <> refunds.currency then 'currency_mismatch'
-            when refund_order.refund_rank > 1 then 'already_refunded'
+            when first_refunds.refund_id is distinct from refunds.passport_entry_id then 'already_refunded'
             else 'reversed'
         end as refund_outcome
     from refunds
-    left join refund_order on refund_order.passport_entry_id = refunds.passport_entry_id
-    -- One index probe per refund into the whole staged history (never a scan of it).
-    left join lateral (
-        select * from {{ ref('stg_passport__entries') }} as staged
-        where staged.passport_entry_id = refunds.refunded_transaction_id
-          and staged.rejection_reason is null
-          and staged.event_type like 'treasury.%'
-          and staged.event_type <> 'treasury.refund'
-        limit 1
-    ) as payment on true
+    left join refund_payments as payment on payment.refund_id = refunds.passport_entry_id
+    left join first_refunds on first_refunds.payment_id = payment.passport_entry_id
 
 ),
 

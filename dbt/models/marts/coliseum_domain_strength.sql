@@ -23,32 +23,13 @@ union all
     -- All time: each artist and domain's running totals as of D (one row per key).
     totals as (
 
-        select
-            entity_id,
-            domain,
-            strength,
-            event_count::bigint as event_count,
-            unique_fans::bigint as unique_fans
-        from {{ as_of_totals(ref('int_artist_domain_totals'), as_of_date) }} as as_of
+        select * from {{ window_strength(as_of_date, window) }} as as_of
 
     ),
     {%- else -%}
-    artist_days as (
-
-        select * from {{ ref('int_artist_domain_daily') }}
-        where {{ in_window('activity_date', as_of_date, window) }}
-
-    ),
-
     strength as (
 
-        select
-            entity_id,
-            domain,
-            sum(strength) as strength,
-            sum(event_count)::bigint as event_count
-        from artist_days
-        group by entity_id, domain
+        select * from {{ window_strength(as_of_date, window) }} as in_window
 
     ),
 

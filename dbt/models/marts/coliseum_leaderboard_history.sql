@@ -9,6 +9,7 @@
   )
 }}
 {%- set as_of_date = partition_var('as_of_date') -%}
+{%- set previous_date = modules.datetime.date.fromisoformat(as_of_date) - modules.datetime.timedelta(days=1) if execute else as_of_date -%}
 {#- Every board of every as-of date; the publish step copies one as-of date into the published relations. -#}
 
 with strength as (
@@ -34,16 +35,21 @@ ranked as (
 
 ),
 
+-- The artist's rank on the same board at D-1, ranked from the same log state as D (the daily rollups and
+-- running totals as of D-1), never read from a stored D-1 partition that may be stale or missing.
 previous as (
 
-    {% if is_incremental() -%}
-    select "window", domain, entity_id, rank as previous_rank
-    from {{ this }}
-    where as_of_date = '{{ as_of_date }}'::date - 1 and "window" in ({{ window_list() }})
-    {%- else -%}
-    select null::text as "window", null::text as domain, null::uuid as entity_id, null::bigint as previous_rank
-    where false
-    {%- endif %}
+    {% for window in partition_windows() -%}
+    {%- if not loop.first %}
+    union all
+    {% endif -%}
+    select
+        '{{ window }}'::text as "window",
+        domain,
+        entity_id,
+        rank() over (partition by domain order by strength desc) as previous_rank
+    from {{ window_strength(previous_date, window) }} as day_before
+    {%- endfor %}
 
 ),
 

@@ -4,24 +4,26 @@
     incremental_strategy='replace_partition',
     partition_grain='day',
     on_schema_change='append_new_columns',
-    pre_hook="{{ mark_processed_entries() }}",
     post_hook="{{ analyze_if_grown() }}",
-    indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
+    indexes=[
+      {'columns': ['activity_date']},
+      {'columns': ['passport_entry_id']},
+      {'columns': ['refunded_transaction_id']},
+    ],
   )
 }}
 {#- post_hook: statistics for the models that read this one in the same invocation, when missing or stale
     (a first load has none, and the planner would scan the whole history per refund). -#}
 {%- set start_date = partition_var('start_date') -%}
 {%- set end_date = partition_var('end_date') -%}
+{%- set content = entry_content_columns() | join(', ') -%}
 {#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
-    accounted for: kept once (exact copies counted in duplicate_copies), with rejection_reason NULL when it
-    may score, or a reason code when it must be quarantined. Rows whose created_at can never fall into a
-    daily partition (NULL, before the platform start, in the future) are swept into the partition that
-    first sees them. -#}
-
-{#- Cost: every row is read once and typed; the expensive parts run only where needed: the content hash
-    and the window counts for ids seen more than once, the raw JSON for quarantined rows, the regexes behind
-    cheap pre-tests (macros/validation.sql). -#}
+    accounted for: kept once (exact copies counted in duplicate_copies, their rows in source_ctids), with
+    rejection_reason NULL when it may score, or a reason code when it must be quarantined. Rows whose
+    created_at can never fall into a daily partition (NULL, before the platform start, year 10000 on) are
+    swept into the partition that first sees them. Nothing here writes the log: the day's entries are
+    marked processed by the daily ledger step once everything derived from them has committed and passed
+    its checks (dagster_project/assets/ledger.py), by the ctids this model read. -#}
 
 with source as not materialized (
 
@@ -33,9 +35,8 @@ with source as not materialized (
 
 untimed as not materialized (
 
-    -- Marked by this transaction's pre-hook (now() is the transaction start) or still unmarked.
     select *, ctid as source_row from {{ source('passport', 'passport_entries') }}
-    where (coliseum_processed_at is null or coliseum_processed_at = now())
+    where coliseum_processed_at is null
       and ({{ untimed_predicate() }})
       and not coalesce(
           created_at >= {{ utc_midnight(start_date) }} and created_at < {{ utc_midnight(end_date) }}, false
@@ -83,27 +84,31 @@ repeated_ids as (
 
 singles as (
 
-    select renamed.*, 0::bigint as duplicate_copies, false as conflicting_in_partition, null::text as content_hash
+    select
+        renamed.*,
+        0::bigint as duplicate_copies,
+        array[source_row] as source_ctids,
+        false as conflicting_in_partition
     from renamed
     where passport_entry_id is not null
       and not exists (select 1 from repeated_ids where repeated_ids.passport_entry_id = renamed.passport_entry_id)
 
 ),
 
+-- Copies of one id are grouped by value (jsonb equality, the same instant), never by their text: '100' and
+-- '100.0' are one content. Each group is kept once (its lowest ctid), with its extra copies counted.
 copies as (
 
-    -- Identical copies (same id, same content) count once; the extra copies are reported, not quarantined.
-    select distinct on (passport_entry_id, content_hash)
-        *,
-        count(*) over (partition by passport_entry_id, content_hash) - 1 as duplicate_copies,
-        count(*) over (partition by passport_entry_id) as id_copies
-    from (
-        select renamed.*, md5(row({{ entry_content('renamed') }})::text) as content_hash
-        from renamed
-        where passport_entry_id is null
-           or exists (select 1 from repeated_ids where repeated_ids.passport_entry_id = renamed.passport_entry_id)
-    ) as repeated
-    order by passport_entry_id, content_hash
+    select
+        renamed.*,
+        count(*) over content_group - 1 as duplicate_copies,
+        array_agg(source_row) over content_group as source_ctids,
+        row_number() over (content_group order by source_row) as copy_number,
+        dense_rank() over (partition by passport_entry_id order by {{ content }}) as content_number
+    from renamed
+    where passport_entry_id is null
+       or exists (select 1 from repeated_ids where repeated_ids.passport_entry_id = renamed.passport_entry_id)
+    window content_group as (partition by passport_entry_id, {{ content }})
 
 ),
 
@@ -114,13 +119,15 @@ versions as (
     select
         {% for column in ["passport_entry_id", "user_id", "session_id", "device_id", "event_type", "event_category",
                           "entity_type", "entity_id", "metadata", "created_at", "swept", "source_row",
-                          "activity_date", "duplicate_copies"] -%}
+                          "activity_date", "duplicate_copies", "source_ctids"] -%}
         {{ column }},
         {% endfor -%}
         -- more than one distinct content for one id: every version is quarantined
-        id_copies - duplicate_copies > 1 as conflicting_in_partition,
-        content_hash
-    from copies
+        content_count > 1 as conflicting_in_partition
+    from (
+        select *, max(content_number) over (partition by passport_entry_id) as content_count from copies
+    ) as counted
+    where copy_number = 1
 
 ),
 
@@ -185,21 +192,18 @@ validated as (
         case
             when passport_entry_id is null then 'missing_id'
             when conflicting_in_partition then 'conflicting_duplicate_id'
-            {% if is_incremental() -%}
+            -- Another content under this id anywhere in the log (any day, untimed, not yet due): a full
+            -- build quarantines every version, so each day does (one probe of the id index per entry).
             when exists (
-                select 1 from {{ this }} as earlier
-                where earlier.passport_entry_id = checked.passport_entry_id
-                  and not (earlier.activity_date >= '{{ start_date }}'::date
-                           and earlier.activity_date < '{{ end_date }}'::date)
-                  and row({{ entry_content('earlier') }}) is distinct from row({{ entry_content('checked') }})
+                select 1 from {{ source('passport', 'passport_entries') }} as other
+                where other.id = checked.passport_entry_id
+                  and row({{ entry_content('other') }}) is distinct from row({{ entry_content('checked') }})
             ) then 'conflicting_duplicate_id'
-            {% endif -%}
             when created_at is null then 'missing_created_at'
             when created_at < {{ utc_midnight(var('platform_start')) }} then 'before_platform_start'
-            when created_at > now() + interval '{{ var("future_skew_minutes") }} minutes' then 'future_created_at'
+            when created_at >= {{ end_of_time() }} then 'invalid_created_at'
             when {{ oversized_text() }} then 'oversized_text'
             when {{ has_control_characters() }} then 'control_characters'
-            when {{ looks_like_sql() }} then 'sql_like_text'
             when user_id is null then 'missing_user_id'
             when event_type is null or expected_category is null then 'unknown_event_type'
             when event_category is not null and event_category <> expected_category then 'category_mismatch'
@@ -254,11 +258,11 @@ final as (
         created_at,
         activity_date,
         swept,
-        -- Only where it is read: copies of one id, and quarantined entries (their quarantine key).
-        coalesce(
-            content_hash, case when rejection_reason is not null then md5(row({{ entry_content('validated') }})::text) end
-        ) as content_hash,
+        -- The quarantine key of a rejected entry (its content as text; only rejected rows pay for it).
+        case when rejection_reason is not null then md5(row({{ entry_content('validated') }})::text) end
+            as content_hash,
         duplicate_copies,
+        source_ctids,
         artist_id,
         duration_seconds,
         progress_percentage,
