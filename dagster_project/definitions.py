@@ -8,9 +8,9 @@ from dagster_project.assets.dbt import coliseum_daily_assets, coliseum_window_as
 from dagster_project.assets.ledger import coliseum_daily_ledger
 from dagster_project.assets.publish import publication_candidate, publish_relations
 from dagster_project.checks import DAILY_CHECKS, PUBLISH_CHECKS
-from dagster_project.jobs import daily_job, publish_job, windows_job
+from dagster_project.jobs import daily_job, publish_job, recompute_job, windows_job
 from dagster_project.resources import build_resources
-from dagster_project.schedules import coliseum_nightly_schedule
+from dagster_project.schedules import coliseum_nightly_schedule, coliseum_weekly_recompute
 from dagster_project.sensors import coliseum_alerts, coliseum_freshness, coliseum_nightly_chain
 
 sources = [
@@ -32,8 +32,8 @@ defs = Definitions(
         publish_relations,
     ],
     asset_checks=[*DAILY_CHECKS, *PUBLISH_CHECKS],
-    jobs=[daily_job, windows_job, publish_job],
-    schedules=[coliseum_nightly_schedule],
+    jobs=[daily_job, windows_job, publish_job, recompute_job],
+    schedules=[coliseum_nightly_schedule, coliseum_weekly_recompute],
     sensors=[coliseum_nightly_chain, coliseum_alerts, coliseum_freshness],
     resources=build_resources(),
     # Steps are dbt subprocesses and SQL: spawning a Python process per step would only add overhead.

@@ -383,7 +383,6 @@ def _bad_catalogue(
             metadata=json.dumps(fields),
         )
 
-    far_future = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     one = {
         "missing_id": lambda: row(id=None),
         "missing_user_id": lambda: row(user_id=None),
@@ -391,8 +390,8 @@ def _bad_catalogue(
         "category_mismatch": lambda: row(event_category="treasury"),
         "invalid_artist": lambda: row(entity_id=pick(["not-a-uuid", None])),
         "missing_created_at": lambda: row(created_at=None),
-        "future_created_at": lambda: row(created_at=far_future),
-        "before_platform_start": lambda: row(created_at="2019-06-01T12:00:00+00:00"),
+        "invalid_created_at": lambda: row(created_at=pick(["infinity", "10000-01-01T00:00:00+00:00"])),
+        "before_platform_start": lambda: row(created_at=pick(["2019-06-01T12:00:00+00:00", "-infinity"])),
         "metadata_not_object": lambda: row(entity_type="artist", metadata=pick(["[1, 2]", '"text"', "42"])),
         "invalid_duration": lambda: play(duration_seconds=pick([-5, "ninety"])),
         "invalid_progress": lambda: play(progress_percentage=pick([150, -1, "half"])),
@@ -401,9 +400,11 @@ def _bad_catalogue(
         "invalid_status": lambda: paid(status="stolen"),
         "refund_of_unknown_transaction": lambda: paid("treasury.refund", refunded_transaction_id=uid()),
         "invalid_event_id": lambda: paid("treasury.ticket_purchase", event_id=pick(["stage-left", None])),
-        "oversized_text": lambda: row(device_id="d" * 5000),
+        # Limits are bytes: 5,000 two-byte characters, or a genre too long for a btree index key.
+        "oversized_text": lambda: pick(
+            [row(device_id="\u00e9" * 5000), play(genre="g" * 3000), row(device_id="d" * 257)]
+        ),
         "control_characters": lambda: row(device_id="device\x07bell"),
-        "sql_like_text": lambda: row(metadata=json.dumps({"note": "x'; DROP TABLE passport_entries; --"})),
     }
     catalogue = [(reason, (lambda b=builder, r=reason: ([b()], [r]))) for reason, builder in one.items()]
     return [*catalogue, ("conflicting_duplicate_id", conflicting), ("exact_duplicate", exact_duplicate)]

@@ -23,6 +23,7 @@ from dagster_project.settings import WINDOWS
 DAILY_JOB = "coliseum_daily"
 WINDOWS_JOB = "coliseum_windows"
 PUBLISH_JOB = "coliseum_publish"
+RECOMPUTE_JOB = "coliseum_recompute"
 
 # Dagster's (non-exported) tags for a run over a partition range.
 ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"

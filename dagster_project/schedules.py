@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
 from dagster_project.late_data import plan_run
-from dagster_project.nightly import DAILY_JOB, stage_tags
+from dagster_project.nightly import DAILY_JOB, RECOMPUTE_JOB, stage_tags
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import get_settings
 
@@ -39,3 +39,15 @@ def coliseum_nightly_schedule(context: ScheduleEvaluationContext, postgres: Post
         )
         for i, step in enumerate(plan[0])
     ]
+
+
+@schedule(
+    name="coliseum_weekly_recompute",
+    cron_schedule=f"0 {(get_settings().schedule_hour + 3) % 24} * * 0",
+    job_name=RECOMPUTE_JOB,
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Weekly (Sunday, 3 h after the nightly): every published relation against a full rebuild of the log.",
+)
+def coliseum_weekly_recompute(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(run_key=f"recompute-{context.scheduled_execution_time.date().isoformat()}")

@@ -263,8 +263,12 @@ def _last_run(conn: psycopg.Connection, settings: Settings, now: datetime) -> li
         findings.append(Finding("last run", "drift", detail + "; " + "; ".join(problems)))
     else:
         findings.append(Finding("last run", "ok", detail))
+    # Only entries already due: a malformed one may be dated at +infinity, which Python cannot represent.
     newest = conn.execute(
-        sql.SQL("select max(created_at) from {}.passport_entries").format(sql.Identifier(settings.source_schema))
+        sql.SQL("select max(created_at) from {}.passport_entries where created_at <= %s").format(
+            sql.Identifier(settings.source_schema)
+        ),
+        (now,),
     ).fetchone()[0]
     age = now - publication.published_at if publication.published_at else None
     if (

@@ -12,7 +12,15 @@ from dagster import AssetKey, Definitions, build_schedule_context
 
 from dagster_project.dbt_project import coliseum_dbt
 from dagster_project.dbt_vars import daily_vars, dbt_build_args, window_vars
-from dagster_project.nightly import DAILY_JOB, PUBLISH_JOB, WINDOWS_JOB, Step, contiguous_ranges, nightly_plan
+from dagster_project.nightly import (
+    DAILY_JOB,
+    PUBLISH_JOB,
+    WINDOWS_JOB,
+    Step,
+    contiguous_ranges,
+    nightly_plan,
+    plan_days,
+)
 from dagster_project.publish import BOARD_NAMES
 from dagster_project.resources import PostgresResource
 from dagster_project.settings import get_settings
@@ -85,17 +93,31 @@ def test_dbt_args_are_exact():
 def test_nightly_plan_stages():
     d = date(2026, 11, 20)
     plan = nightly_plan([d], pending=[date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 18), date(2026, 11, 25)])
+    # Daily ranges one stage each, in date order (a refund reads what is dated before it); later days wait.
     assert plan == [
-        [
-            Step(DAILY_JOB, partition_range=("2026-11-02", "2026-11-03")),
-            Step(DAILY_JOB, partition_key="2026-11-18"),
-            Step(DAILY_JOB, partition_key="2026-11-20"),
-        ],
+        [Step(DAILY_JOB, partition_range=("2026-11-02", "2026-11-03"))],
+        [Step(DAILY_JOB, partition_key="2026-11-18")],
+        [Step(DAILY_JOB, partition_key="2026-11-20")],
         [Step(WINDOWS_JOB, partition_range=("2026-11-20|7d", "2026-11-20|alltime"))],
         [Step(PUBLISH_JOB, partition_key="2026-11-20")],
     ]
+    assert plan_days(plan) == [date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 18), date(2026, 11, 20)]
     assert contiguous_ranges([date(2026, 1, 3), date(2026, 1, 1), date(2026, 1, 2)]) == [
         (date(2026, 1, 1), date(2026, 1, 3))
+    ]
+
+
+def test_recovery_plan_republishes_the_live_date():
+    """Rerunning a past day rebuilds it and its windows, then rebuilds and publishes the live as-of date."""
+    plan = nightly_plan([date(2026, 11, 10)], pending=[date(2026, 11, 19)], publish_date=date(2026, 11, 20))
+    assert plan == [
+        [Step(DAILY_JOB, partition_key="2026-11-10")],
+        [Step(DAILY_JOB, partition_key="2026-11-19")],
+        [
+            Step(WINDOWS_JOB, partition_range=("2026-11-10|7d", "2026-11-10|alltime")),
+            Step(WINDOWS_JOB, partition_range=("2026-11-20|7d", "2026-11-20|alltime")),
+        ],
+        [Step(PUBLISH_JOB, partition_key="2026-11-20")],
     ]
 
 

@@ -106,7 +106,8 @@ def test_readers_see_a_complete_old_or_new_set(database, published):
     try:
         with database.connect() as conn:
             for i in range(12):
-                publish(conn, database.settings, stage_candidate(conn, database.settings, dates[i % 2], "reader"))
+                candidate = stage_candidate(conn, database.settings, dates[i % 2], "reader")
+                publish(conn, database.settings, candidate, allow_older=True)
     finally:
         stop.set()
         thread.join()

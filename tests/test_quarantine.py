@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from dagster_project.generate import generate, generate_bad_rows
 from dagster_project.nightly import DAILY_JOB, Step
 from dagster_project.runner import execute_plan
 from tests.conftest import AS_OF
+from tests.helpers import insert_entry, new_id
 
 D = AS_OF
 DAYS = 5
@@ -20,7 +21,7 @@ REASONS = (
     "category_mismatch",
     "invalid_artist",
     "missing_created_at",
-    "future_created_at",
+    "invalid_created_at",
     "before_platform_start",
     "metadata_not_object",
     "invalid_duration",
@@ -32,7 +33,6 @@ REASONS = (
     "invalid_event_id",
     "oversized_text",
     "control_characters",
-    "sql_like_text",
     "conflicting_duplicate_id",
 )
 
@@ -43,11 +43,28 @@ def run_days(database) -> None:
     execute_plan(plan, D, database.instance, log=lambda _msg: None)
 
 
+# Text that looks like SQL is data: ordinary titles and comments, and an injection attempt too.
+SQL_LIKE = ["Stop; Drop It Low", "great show; update me next time", "Union Select Hall",
+            "x'; DROP TABLE passport_entries; --"]  # fmt: skip
+SQL_LIKE_ARTIST = new_id()
+
+
 @pytest.fixture(scope="module")
 def expected(database):
     with database.connect() as conn:
         generate(conn, database.settings, events=1500, days=DAYS, seed=3, end_date=D)
         outcomes = generate_bad_rows(conn, database.settings, 120, seed=3, end_date=D, days=DAYS)
+        for i, text in enumerate(SQL_LIKE):
+            insert_entry(
+                conn,
+                user_id=new_id(),
+                event_type="artist_follow",
+                entity_type="artist",
+                entity_id=SQL_LIKE_ARTIST,
+                artist_id=SQL_LIKE_ARTIST,
+                created_at=datetime.combine(D, time(10, i), tzinfo=UTC),
+                metadata={"genre": text, "note": text},
+            )
     run_days(database)
     return outcomes
 
@@ -108,12 +125,25 @@ def test_quarantined_entries_never_reach_mutations(database, expected):
     assert leaked == [(0,)]
 
 
-def test_sql_like_text_is_stored_verbatim_and_never_executed(database, expected):
-    notes = database.query(
-        "select distinct raw_entry -> 'metadata' ->> 'note' from coliseum.coliseum_quarantine "
-        "where rejection_reason = 'sql_like_text'"
+def test_sql_like_text_is_counted_stored_verbatim_and_never_executed(database, expected):
+    """No reason code for text that looks like SQL: such entries score like any other, their text is stored and
+    shown exactly as written (bound parameters, jsonb), and nothing of it ever runs."""
+    staged = database.query(
+        "select metadata ->> 'note', genre, rejection_reason from coliseum.stg_passport__entries "
+        "where artist_id = %s order by created_at",
+        (SQL_LIKE_ARTIST,),
     )
-    assert notes == [("x'; DROP TABLE passport_entries; --",)]
+    assert staged == [(text, text.lower(), None) for text in SQL_LIKE]
+    counted = database.query(
+        "select count(distinct passport_entry_id) from coliseum.coliseum_dna_mutations where entity_id = %s",
+        (SQL_LIKE_ARTIST,),
+    )
+    assert counted == [(len(SQL_LIKE),)]
+    tags = database.query(
+        "select tag from coliseum.int_artist_tags_daily where entity_id = %s and tag_kind = 'genre' order by tag",
+        (SQL_LIKE_ARTIST,),
+    )
+    assert tags == [(text.lower(),) for text in sorted(SQL_LIKE, key=str.lower)]
     assert database.query("select to_regclass('public.passport_entries') is not null") == [(True,)]
 
 

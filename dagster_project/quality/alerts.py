@@ -87,6 +87,7 @@ def run_alerts(
                 )
             )
         if run.status == DagsterRunStatus.FAILURE:
+            cause = _failure_cause(instance, run.run_id)
             retry = (
                 "; its entries stay unprocessed and the next run retries these days"
                 if run.job_name == DAILY_JOB
@@ -96,12 +97,22 @@ def run_alerts(
                 Alert(
                     kind="run_failed",
                     key=f"run:{run.job_name}:{partition}:{root}",
-                    message=f"run {run.run_id} of {run.job_name} failed for {partition}{retry}",
+                    message=f"run {run.run_id} of {run.job_name} failed for {partition}{retry}"
+                    + (f": {cause}" if cause else ""),
                     run_id=run.run_id,
                     partition=partition,
                 )
             )
     return alerts
+
+
+def _failure_cause(instance: DagsterInstance, run_id: str) -> str:
+    """The first failed step's own message (a Failure's description, an exception's text), shortened."""
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        error = entry.dagster_event.event_specific_data.error
+        if error is not None:
+            return error.message.strip().splitlines()[0][:500]
+    return ""
 
 
 def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime | None = None) -> list[Alert]:
