@@ -265,5 +265,6 @@ def assert_each_entry_once(database, as_of: date) -> None:
         "quarantined before due",
         "quarantined twice",
     )
-    assert dict(zip(names, row, strict=True)) == dict.fromkeys(names, 0)
+    found = dict(zip(names, row, strict=True))
+    assert found == dict.fromkeys(names, 0), found
     assert unaccounted == 0, "a due entry is missing from its day's staged rows"

@@ -4,13 +4,16 @@
     incremental_strategy='replace_partition',
     partition_grain='day',
     partition_filter='not swept',
+    unique_key='quarantine_key',
     on_schema_change='append_new_columns',
     indexes=[{'columns': ['activity_date']}, {'columns': ['rejection_reason']}, {'columns': ['quarantine_key']}],
   )
 }}
 {#- Every rejected entry with its reason code and the raw row, verbatim: nothing is dropped silently.
     A rerun replaces the partition's rows but keeps when each entry was first seen. Swept (untimed)
-    entries are kept across reruns: they are read once, by the partition that first saw them. -#}
+    entries are kept across reruns: they are read by the partition that first saw them, until the daily
+    ledger marks them processed. A run killed before that leaves them unmarked, so the next run sweeps them
+    again: unique_key replaces the earlier row instead of adding a second one. -#}
 
 with rejected as (
 
