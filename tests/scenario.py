@@ -171,37 +171,40 @@ def run_night(database, as_of: date, interrupt: str | None = None, instance: Dag
 
 
 def kill_partway(database, as_of: date, interrupt: str, instance: DagsterInstance) -> None:
-    """What a kill -9 leaves: every model before the cut committed, nothing after it ran (a model's own
-    transaction rolls back when killed inside it)."""
+    """What a kill -9 of the night's run leaves: every model before the cut committed, nothing after it ran (a
+    model's own transaction rolls back when killed inside it). `daily:i` cuts the plan's first daily run (the
+    first load, or the oldest late day) after the i-th prefix of models; `windows` lets the daily runs finish
+    and cuts before the windows; `no_publish` cuts after the windows."""
     from dagster_project.database import export_dbt_env
     from dagster_project.definitions import defs
+    from dagster_project.late_data import plan_run
 
     export_dbt_env(database.url)
+    with database.connect() as conn:
+        plan = plan_run(conn, database.settings, [as_of]).plan
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-    day = as_of.isoformat()
+    stages = [stage for stage in plan if stage[0].job_name == DAILY_JOB]
     if interrupt.startswith("daily:"):
         models = DAILY_PREFIXES[int(interrupt.split(":")[1])]
+        step = stages[0][0]
         defs.resolve_job_def(DAILY_JOB).execute_in_process(
             instance=instance,
-            partition_key=day,
+            partition_key=step.partition_key,
+            tags=step.run_tags(),
             run_config=quiet,
             raise_on_error=False,
             asset_selection=[AssetKey(["coliseum", m]) for m in models],
         )
         return
-    defs.resolve_job_def(DAILY_JOB).execute_in_process(
-        instance=instance, partition_key=day, run_config=quiet, raise_on_error=False
-    )
-    if interrupt == "no_publish":
-        defs.resolve_job_def(WINDOWS_JOB).execute_in_process(
-            instance=instance,
-            run_config=quiet,
-            raise_on_error=False,
-            tags={
-                "dagster/asset_partition_range_start": f"{day}|7d",
-                "dagster/asset_partition_range_end": f"{day}|alltime",
-            },
+    for (step,) in stages:
+        defs.resolve_job_def(DAILY_JOB).execute_in_process(
+            instance=instance, partition_key=step.partition_key, tags=step.run_tags(), run_config=quiet
         )
+    if interrupt == "no_publish":
+        for step in next(stage for stage in plan if stage[0].job_name == WINDOWS_JOB):
+            defs.resolve_job_def(WINDOWS_JOB).execute_in_process(
+                instance=instance, tags=step.run_tags(), run_config=quiet
+            )
 
 
 def assert_equals_full_rebuild(database) -> None:
