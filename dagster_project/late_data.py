@@ -80,7 +80,32 @@ def pending_days(conn: psycopg.Connection, settings: Settings, through: date) ->
         staged_union=sql.SQL(STAGED_UNION).format(build=build) if staged else sql.SQL(""),
     )
     params = {"through": through, "platform_start": settings.platform_start, "uuid": UUID_PATTERN}
-    return [row[0] for row in conn.execute(query, params).fetchall()]
+    days = {row[0] for row in conn.execute(query, params).fetchall()}
+    return sorted(days | set(failed_days(conn, settings, through)))
+
+
+def failed_days(conn: psycopg.Connection, settings: Settings, through: date) -> list[date]:
+    """Days whose latest blocking daily audit failed (a dbt test, a GX suite, the reconciliation): retried by
+    every run until they pass, even when a run launched from the UI had nothing new to read."""
+    if not _exists(conn, f"{settings.build_schema}.coliseum_audit_results"):
+        return []
+    return [
+        day
+        for (day,) in conn.execute(
+            sql.SQL(
+                """
+                select distinct day from (
+                    select distinct on (check_name, day) day, passed
+                    from {}.coliseum_audit_results
+                    where blocking and day is not null and day <= %s
+                    order by check_name, day, audit_id desc
+                ) latest
+                where not passed
+                """
+            ).format(sql.Identifier(settings.build_schema)),
+            (through,),
+        )
+    ]
 
 
 def late_days(conn: psycopg.Connection, settings: Settings) -> list[date]:

@@ -21,15 +21,18 @@ from dagster_project.settings import Settings, get_settings
 
 LEDGER_KEY = AssetKey([BUILD_PREFIX, "coliseum_daily_ledger"])
 
+# A TID scan of the rows staging read (never a scan of the log), joined back on the id to be exact.
 MARK_SQL = """
-update {source}.passport_entries as entry
-set coliseum_processed_at = now()
-from (
+with staged as materialized (
     select passport_entry_id, unnest(source_ctids) as source_ctid
     from {build}.stg_passport__entries
     where activity_date >= %(start)s and activity_date < %(end)s
-) as staged
-where entry.ctid = staged.source_ctid
+)
+update {source}.passport_entries as entry
+set coliseum_processed_at = now()
+from staged
+where entry.ctid = any(array(select source_ctid from staged))
+  and entry.ctid = staged.source_ctid
   and entry.id is not distinct from staged.passport_entry_id
   and entry.coliseum_processed_at is null
 """
