@@ -1,5 +1,6 @@
-"""Which days a run must (re)build: days with unprocessed entries, and every day whose meaning an arrival
-changes (an id seen again with another content, a refund's ranking, a refund's payment)."""
+"""Which days a run must (re)build: days with unprocessed entries, every day whose meaning an arrival changes
+(an id seen again with another content, a refund's ranking, a refund's payment), days a run opened and never
+closed (killed), and days whose last blocking daily audit failed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
+from dagster_project.ledger import open_days_through
 from dagster_project.nightly import Plan, nightly_plan
 from dagster_project.publish import current_publication
 from dagster_project.settings import Settings
@@ -81,7 +83,8 @@ def pending_days(conn: psycopg.Connection, settings: Settings, through: date) ->
     )
     params = {"through": through, "platform_start": settings.platform_start, "uuid": UUID_PATTERN}
     days = {row[0] for row in conn.execute(query, params).fetchall()}
-    return sorted(days | set(failed_days(conn, settings, through)))
+    opened = {day for day, _run in open_days_through(conn, settings, through)}
+    return sorted(days | opened | set(failed_days(conn, settings, through)))
 
 
 def failed_days(conn: psycopg.Connection, settings: Settings, through: date) -> list[date]:
@@ -122,7 +125,7 @@ def late_days(conn: psycopg.Connection, settings: Settings) -> list[date]:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """A nightly plan and what it publishes: `replaces` is the live as-of date it moves away from."""
+    """A nightly plan, the date it publishes, and the live as-of date that publication replaces."""
 
     plan: Plan
     publish_date: date

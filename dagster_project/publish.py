@@ -64,14 +64,16 @@ INFRA_DDL = (
     create index if not exists coliseum_published_leaderboards_idx
         on {build}.coliseum_published_leaderboards (publication_id, domain, "window", rank)
     """,
-    # The daily ledger: each day's audited build (assets/ledger.py), what publish copies mutations from.
+    # The daily ledger (assets/ledger.py): per day, the run rebuilding it (set when its daily run starts,
+    # cleared once everything derived passed its checks) and its last audited build, which publish copies.
     """
     create table if not exists {build}.coliseum_daily_ledger (
         day date primary key,
-        run_id text not null,
-        mutations bigint not null,
-        delta_sum numeric not null,
-        audited_at timestamptz not null
+        building_run_id text,
+        run_id text,
+        mutations bigint,
+        delta_sum numeric,
+        audited_at timestamptz
     )
     """,
     "alter table {build}.coliseum_publications add column if not exists ledger_version text",
@@ -102,7 +104,9 @@ INFRA_DDL = (
 
 # The state of the audited daily builds a candidate was staged from: publish refuses a candidate when a day
 # was re-audited in between (the published mutations would not match the boards).
-LEDGER_VERSION = "select coalesce(max(audited_at)::text, '') || ':' || count(*) from {build}.coliseum_daily_ledger"
+LEDGER_VERSION = (
+    "select coalesce(max(audited_at)::text, '') || ':' || count(audited_at) from {build}.coliseum_daily_ledger"
+)
 
 
 def board_name(domain: str, window: str) -> str:
@@ -354,7 +358,8 @@ def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: da
             select ledger.day, ledger.run_id, ledger.mutations, ledger.delta_sum
             from {b}.coliseum_daily_ledger as ledger
             left join {b}.coliseum_published_days as published on published.day = ledger.day
-            where ledger.day <= %(d)s and published.run_id is distinct from ledger.run_id
+            where ledger.day <= %(d)s and ledger.run_id is not null
+              and published.run_id is distinct from ledger.run_id
             """
         ).format(b=build),
         {"d": as_of_date},

@@ -3,6 +3,7 @@ database per module, the real dbt manifest, and real Dagster runs on an ephemera
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 import warnings
@@ -18,12 +19,15 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dagster_project.dbt_project import ensure_manifest
-from dagster_project.settings import Settings, get_settings
+from dagster_project.settings import DBT_PROJECT_DIR, Settings, get_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
-    return ensure_manifest()
+    # pytest-xdist workers share dbt/target: one parses, the others wait and read its manifest.
+    with open(DBT_PROJECT_DIR / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return ensure_manifest()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import json
 import os
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
@@ -121,16 +122,15 @@ def arrive(data: st.DataObject, log: Log, night: date, state: dict) -> None:
 
 @pytest.fixture
 def fresh(admin_url, tmp_path_factory):
-    """A new database per example (the fixture itself is per test: the example loop opens its own)."""
+    """Opens a new database (and a home folder) for each example; drops them all at the end."""
+    opened: list[str] = []
 
-    def open_database():
-        url = _create_database(admin_url)
-        home = tmp_path_factory.mktemp("differential")
-        return url, home
+    def open_database() -> tuple[str, Path]:
+        opened.append(_create_database(admin_url))
+        return opened[-1], tmp_path_factory.mktemp("differential")
 
-    created = []
-    yield lambda: created.append(open_database()) or created[-1]
-    for url, _home in created:
+    yield open_database
+    for url in opened:
         _drop_database(admin_url, url)
 
 

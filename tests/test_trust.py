@@ -18,9 +18,10 @@ import pytest
 
 from dagster_project.generate import generate
 from dagster_project.late_data import late_days, pending_days
+from dagster_project.nightly import nightly_plan
 from dagster_project.publish import OlderPublicationError, current_publication, publish, stage_candidate
 from dagster_project.quality.alerts import freshness_alerts, run_alerts
-from dagster_project.runner import PipelineRunError, run_pipeline
+from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
 from dagster_project.verify import verify
 from tests.conftest import AS_OF
 from tests.scenario import Log, assert_each_entry_once, assert_equals_full_rebuild, at, kill_partway, run_night
@@ -87,7 +88,11 @@ def story(database):
     with database.connect() as conn:
         seen["pending_before_night_1"] = late_days(conn, database.settings)
         seen["alerts_with_poison"] = freshness_alerts(conn, database.settings)
-    run_night(database, D2, interrupt="daily:0")
+    kill_partway(database, D2, "daily:0", database.instance)
+    with pytest.raises(PipelineRunError) as refused:  # publishing over the killed day is refused
+        execute_plan(nightly_plan([D2])[-2:], D2, database.instance, **QUIET)
+    seen["publish_over_open_day"] = str(refused.value)
+    run_night(database, D2)
     assert_equals_full_rebuild(database)
     assert_each_entry_once(database, D2)
     seen["night_1_outcomes"] = refund_outcomes(database)
@@ -153,6 +158,7 @@ def test_a_killed_run_is_redone_by_the_next(story, database):
     """Night 1 was killed after staging committed; night 2 before publishing. Each next run equals a full
     rebuild (asserted in the fixture) and nothing was left unprocessed or half counted."""
     assert story["night_1_board"], "night 1 published"
+    assert "not audited (killed, failed or still running)" in story["publish_over_open_day"]
     assert database.query(
         "select count(*) from public.passport_entries where coliseum_processed_at is null and created_at < %s",
         (at(D4 + timedelta(days=1), 0),),

@@ -13,6 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from dagster_project.dbt_project import coliseum_dbt
 from dagster_project.dbt_vars import daily_vars, dbt_build_args, window_vars
+from dagster_project.ledger import open_days
 from dagster_project.partitions import daily_partitions, window_partitions
 from dagster_project.quality.audit_log import AuditResult, record
 from dagster_project.resources import PostgresResource
@@ -75,6 +76,8 @@ def coliseum_daily_assets(
     start, end = time_window.start.date(), time_window.end.date()
     dbt_vars = daily_vars(start, end, context.run_id, settings)
     days = [start + timedelta(days=i) for i in range((end - start).days)]
+    with postgres.connect() as conn:  # open until the ledger step closes them (assets/ledger.py)
+        open_days(conn, settings, start, end, context.run_id)
     try:
         yield from run_dbt(context, dbt, dbt_build_args(dbt_vars))
     except Exception as error:

@@ -19,6 +19,7 @@ from dagster import (
 )
 
 from dagster_project.assets.dbt import build_key
+from dagster_project.ledger import open_days_through
 from dagster_project.nightly import TAG_PUBLISH_OLDER
 from dagster_project.partitions import daily_partitions
 from dagster_project.publish import BOARDS, SNAPSHOTS, board_name, candidate_for_run, publish, stage_candidate
@@ -87,6 +88,10 @@ def publication_candidate(context: AssetExecutionContext, postgres: PostgresReso
         problems += [
             f"audit {check} failed for {partition}: {summary}"
             for check, partition, summary in blocking_failures_through(conn, settings, as_of_date)
+        ]
+        problems += [
+            f"{day} was rebuilt by run {run_id} and not audited (killed, failed or still running): run its day first"
+            for day, run_id in open_days_through(conn, settings, as_of_date)
         ]
         if problems:
             raise Failure(
