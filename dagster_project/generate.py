@@ -322,6 +322,20 @@ def generate(
     return Generated(events, n_artists, int((~has_profile).sum()), n_users, start.date(), end_date)
 
 
+# The columns a hand-made entry sets (the rest take their defaults).
+ENTRY_COLUMNS = (
+    "id",
+    "user_id",
+    "device_id",
+    "event_type",
+    "event_category",
+    "entity_type",
+    "entity_id",
+    "metadata",
+    "created_at",
+)
+
+
 # The catalogue of bad input, one builder per case. Each returns (rows, expected outcome); an outcome is a
 # quarantine reason code, or "exact_duplicate" for a copy that is counted once and reported.
 def _bad_catalogue(
@@ -427,17 +441,7 @@ def generate_bad_rows(
             if outcome:
                 expected[outcome] = expected.get(outcome, 0) + 1
         i += 1
-    columns = (
-        "id",
-        "user_id",
-        "device_id",
-        "event_type",
-        "event_category",
-        "entity_type",
-        "entity_id",
-        "metadata",
-        "created_at",
-    )
+    columns = ENTRY_COLUMNS
     statement = sql.SQL("copy {}.passport_entries ({}) from stdin").format(
         sql.Identifier(settings.source_schema), sql.SQL(", ").join(map(sql.Identifier, columns))
     )

@@ -14,21 +14,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg
 from dagster import AssetKey, DagsterInstance
 
+from dagster_project.generate import ENTRY_COLUMNS as COLUMNS
 from dagster_project.nightly import DAILY_JOB, WINDOWS_JOB
 from dagster_project.recompute import recompute
 from dagster_project.runner import run_pipeline
-
-COLUMNS = (
-    "id",
-    "user_id",
-    "device_id",
-    "event_type",
-    "event_category",
-    "entity_type",
-    "entity_id",
-    "metadata",
-    "created_at",
-)
 
 # A daily run killed after these models (in build order); the rest of the run never happened.
 DAILY_PREFIXES: tuple[tuple[str, ...], ...] = (
@@ -126,7 +115,6 @@ class Log:
         artist: str | None = None,
         hour: int = 12,
         entry_id: str | None = None,
-        insert: bool = True,
     ) -> dict:
         row = self.entry(
             "treasury.artist_tip",
@@ -137,7 +125,7 @@ class Log:
             currency=currency,
             status=status,
         )
-        return self.insert(row)[0] if insert else row
+        return self.insert(row)[0]
 
     def refund(
         self,
