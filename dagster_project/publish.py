@@ -28,6 +28,8 @@ BOARD_COLUMNS = "rank, entity_id, artist_name, score, event_count, unique_fans, 
 MUTATION_COLUMNS = "passport_entry_id, entity_id, domain, event_type, effective_delta, weight_version, created_at"
 
 INFRA_DDL = (
+    # A daily run opens its days in the ledger before dbt has created the schema on a new database.
+    "create schema if not exists {build}",
     """
     create table if not exists {build}.coliseum_publications (
         publication_id bigserial primary key,

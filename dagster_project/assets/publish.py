@@ -83,15 +83,20 @@ def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]
 def publication_candidate(context: AssetExecutionContext, postgres: PostgresResource) -> MaterializeResult:
     settings = get_settings()
     as_of_date = date.fromisoformat(context.partition_key)
-    problems = readiness_problems(context.instance, as_of_date)
     with postgres.connect() as conn:
+        # Most actionable first; each audit summary shortened (the metadata keeps one line per problem).
+        opened = open_days_through(conn, settings, as_of_date)
+        problems = []
+        if opened:
+            problems.append(
+                f"{len(opened)} day(s) rebuilt and not audited (killed, failed or still running): "
+                + ", ".join(f"{day} by run {run_id}" for day, run_id in opened[:5])
+                + "; run the nightly plan (it rebuilds them first)"
+            )
+        problems += readiness_problems(context.instance, as_of_date)
         problems += [
-            f"audit {check} failed for {partition}: {summary}"
+            f"audit {check} failed for {partition}: {summary.splitlines()[0][:200] if summary else ''}"
             for check, partition, summary in blocking_failures_through(conn, settings, as_of_date)
-        ]
-        problems += [
-            f"{day} was rebuilt by run {run_id} and not audited (killed, failed or still running): run its day first"
-            for day, run_id in open_days_through(conn, settings, as_of_date)
         ]
         if problems:
             raise Failure(
