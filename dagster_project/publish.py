@@ -413,9 +413,30 @@ def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: da
     )
 
 
+INFRA_LOCK = "coliseum.infrastructure"
+# The newest object of INFRA_DDL: when it exists, every earlier statement has run.
+INFRA_LATEST = ("coliseum_daily_ledger", "building_run_id")
+
+
 def ensure_infrastructure(conn: psycopg.Connection, settings: Settings) -> None:
+    """Create or upgrade the publication and ledger tables, once. Two runs starting together would deadlock on
+    each other's ALTER TABLE: the DDL runs under an advisory lock, and not at all once it is current."""
+    if _infrastructure_current(conn, settings):
+        return
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (INFRA_LOCK,))
     for ddl in INFRA_DDL:
         conn.execute(sql.SQL(ddl).format(build=sql.Identifier(settings.build_schema)))
+
+
+def _infrastructure_current(conn: psycopg.Connection, settings: Settings) -> bool:
+    table, column = INFRA_LATEST
+    return bool(
+        conn.execute(
+            "select exists (select 1 from pg_attribute where attrelid = to_regclass(%s) and attname = %s "
+            "and not attisdropped) and to_regclass(%s) is not null",
+            (f"{settings.build_schema}.{table}", column, f"{settings.build_schema}.coliseum_published_days"),
+        ).fetchone()[0]
+    )
 
 
 def _ensure_snapshot_table(conn: psycopg.Connection, settings: Settings, snapshot: Snapshot) -> None:
