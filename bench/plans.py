@@ -28,19 +28,20 @@ class ExplainingConnection(psycopg.Connection):
 
 
 def log_reads(url: str, settings: Settings, day: date) -> dict[str, list[str]]:
-    """The staging model's read of day D, and late_data.pending_days exactly as the runner calls it."""
-    from dagster_project.late_data import pending_days
+    """The staging model's read of day D, and late_data.pending_days's read of the log as the runner runs it."""
+    from dagster_project.late_data import arrivals_query
 
     day_read = sql.SQL("select * from {}.passport_entries where created_at >= {} and created_at < {}").format(
         sql.Identifier(settings.source_schema),
         sql.Literal(f"{day.isoformat()} 00:00+00"),
         sql.Literal(f"{(day + timedelta(days=1)).isoformat()} 00:00+00"),
     )
+    with psycopg.connect(url) as plain:
+        arrivals, params = arrivals_query(plain, settings, day)
     with ExplainingConnection.connect(url) as conn:
         return {
             "nightly day read (stg_passport__entries source)": [row[0] for row in conn.execute(day_read)],
-            # pending_days returns the first column of each row: here, the plan's lines.
-            "late-data detection (late_data.pending_days)": [str(line) for line in pending_days(conn, settings, day)],
+            "late-data detection (late_data.pending_days)": [row[0] for row in conn.execute(arrivals, params)],
         }
 
 

@@ -74,6 +74,14 @@ def _exists(conn: psycopg.Connection, relation: str) -> bool:
 
 def pending_days(conn: psycopg.Connection, settings: Settings, through: date) -> list[date]:
     """UTC days up to `through` that a run must build so that it equals a full rebuild of the log."""
+    query, params = arrivals_query(conn, settings, through)
+    days = {row[0] for row in conn.execute(query, params).fetchall()}
+    opened = {day for day, _run in open_days_through(conn, settings, through)}
+    return sorted(days | opened | set(failed_days(conn, settings, through)))
+
+
+def arrivals_query(conn: psycopg.Connection, settings: Settings, through: date) -> tuple[sql.Composed, dict]:
+    """The days of unprocessed entries and of what they invalidate (PENDING_SQL), for this database."""
     build, source = sql.Identifier(settings.build_schema), sql.Identifier(settings.source_schema)
     staged = _exists(conn, f"{settings.build_schema}.stg_passport__entries")  # not on a first run
     query = sql.SQL(PENDING_SQL).format(
@@ -81,10 +89,7 @@ def pending_days(conn: psycopg.Connection, settings: Settings, through: date) ->
         staged_ctes=sql.SQL(STAGED_CTES).format(build=build) if staged else sql.SQL(""),
         staged_union=sql.SQL(STAGED_UNION).format(build=build) if staged else sql.SQL(""),
     )
-    params = {"through": through, "platform_start": settings.platform_start, "uuid": UUID_PATTERN}
-    days = {row[0] for row in conn.execute(query, params).fetchall()}
-    opened = {day for day, _run in open_days_through(conn, settings, through)}
-    return sorted(days | opened | set(failed_days(conn, settings, through)))
+    return query, {"through": through, "platform_start": settings.platform_start, "uuid": UUID_PATTERN}
 
 
 def failed_days(conn: psycopg.Connection, settings: Settings, through: date) -> list[date]:
