@@ -59,12 +59,14 @@ refunded_payments as (
 ),
 """
 
+# Two branches, not an OR: each is a probe of staging's refunded_transaction_id index (an OR scanned it all).
 STAGED_UNION = """
     union all
     select null, staged.activity_date from {build}.stg_passport__entries as staged
-    where not staged.swept
-      and (staged.refunded_transaction_id in (select id from new_ids)
-           or staged.refunded_transaction_id in (select payment_id from refunded_payments))
+    where not staged.swept and staged.refunded_transaction_id in (select id from new_ids)
+    union all
+    select null, staged.activity_date from {build}.stg_passport__entries as staged
+    where not staged.swept and staged.refunded_transaction_id in (select payment_id from refunded_payments)
 """
 
 
