@@ -190,3 +190,13 @@ def test_chain_sensor_launches_windows_after_a_scheduled_daily_run(database):
     assert requests[0].tags["dagster/asset_partition_range_start"] == "2026-11-19|7d"
     assert requests[0].tags["dagster/asset_partition_range_end"] == "2026-11-19|alltime"
     assert {r.tags["coliseum/stage"] for r in requests} == {"1"}
+
+
+def test_recompute_compares_every_published_relation():
+    """verify --recompute (and the differential test through it) must cover each published name: a new
+    published relation joins the comparison the day it lands, or this fails."""
+    from dagster_project.publish import PUBLISHED_NAMES
+    from dagster_project.recompute import expected_relations
+
+    relations = expected_relations(get_settings(), "scratch", date(2026, 11, 20))
+    assert set(relations) == set(PUBLISHED_NAMES)
