@@ -148,3 +148,19 @@ def test_freshness_and_backlog(database, baseline):
         kinds = {a.kind: a for a in freshness_alerts(conn, settings, now)}
     assert set(kinds) == {"stale_publication", "backlog"}
     assert kinds["backlog"].failing_count == 1
+
+
+def test_entries_dated_ahead_are_named_and_infinite_dates_never_crash(database, baseline):
+    """An entry dated more than a day ahead is not yet due: a backlog warning names it. A created_at of
+    +infinity (quarantined when swept) must not break the freshness tick."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    with database.connect() as conn:
+        ahead = follow(conn, new_id(), new_id(), now + timedelta(days=3))
+        conn.execute(
+            "insert into public.passport_entries (user_id, event_type, created_at) "
+            "values (gen_random_uuid(), 'artist_follow', 'infinity')"
+        )
+        warnings = [a for a in freshness_alerts(conn, settings, now) if a.key.startswith("future:")]
+    assert [(a.kind, a.severity, a.failing_count) for a in warnings] == [("backlog", "warn", 1)]
+    assert ahead in warnings[0].message and [row["id"] for row in warnings[0].sample] == [ahead]

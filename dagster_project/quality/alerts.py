@@ -31,7 +31,7 @@ create table if not exists {build}.coliseum_alerts_sent (
 
 @dataclass
 class Alert:
-    kind: str  # check_failed | run_failed | stale_publication | backlog | future_entries | sink_failed
+    kind: str  # check_failed | run_failed | stale_publication | backlog | sink_failed
     key: str
     message: str
     severity: str = "error"
@@ -166,7 +166,7 @@ def freshness_alerts(conn: psycopg.Connection, settings: Settings, now: datetime
         ).fetchone()[0]
         alerts.append(
             Alert(
-                kind="future_entries",
+                kind="backlog",
                 key=f"future:{now.date()}",
                 severity="warn",
                 message=f"{count} entries are dated more than a day ahead; they are not yet due and wait for "
