@@ -106,46 +106,19 @@ class Log:
     def follow(self, day: date, artist: str | None = None, user: str | None = None, hour: int = 12, **meta) -> dict:
         return self.insert(self.entry("artist_follow", at(day, hour), artist, user, **meta))[0]
 
-    def payment(
-        self,
-        day: date,
-        cents: int = 700,
-        currency: str = "USD",
-        status: str = "completed",
-        artist: str | None = None,
-        hour: int = 12,
-        entry_id: str | None = None,
-    ) -> dict:
-        row = self.entry(
-            "treasury.artist_tip",
-            at(day, hour),
-            artist,
-            entry_id=entry_id,
-            amount_cents=cents,
-            currency=currency,
-            status=status,
-        )
-        return self.insert(row)[0]
+    def payment(self, day: date, cents: int = 700, currency: str = "USD", status: str = "completed",
+                artist: str | None = None, hour: int = 12, entry_id: str | None = None) -> dict:  # fmt: skip
+        return self._treasury("treasury.artist_tip", day, hour, artist, entry_id, cents, currency, status)
 
-    def refund(
-        self,
-        day: date,
-        payment_id: str,
-        cents: int = 700,
-        currency: str = "USD",
-        status: str = "completed",
-        hour: int = 12,
-        artist: str | None = None,
-    ) -> dict:
-        row = self.entry(
-            "treasury.refund",
-            at(day, hour),
-            artist,
-            amount_cents=cents,
-            currency=currency,
-            status=status,
-            refunded_transaction_id=payment_id,
-        )
+    def refund(self, day: date, payment_id: str, cents: int = 700, currency: str = "USD",
+               status: str = "completed", hour: int = 12, artist: str | None = None) -> dict:  # fmt: skip
+        return self._treasury("treasury.refund", day, hour, artist, None, cents, currency, status,
+                              refunded_transaction_id=payment_id)  # fmt: skip
+
+    def _treasury(self, event_type: str, day: date, hour: int, artist: str | None, entry_id: str | None,
+                  cents: int, currency: str, status: str, **metadata) -> dict:  # fmt: skip
+        row = self.entry(event_type, at(day, hour), artist, entry_id=entry_id, amount_cents=cents,
+                         currency=currency, status=status, **metadata)  # fmt: skip
         return self.insert(row)[0]
 
 

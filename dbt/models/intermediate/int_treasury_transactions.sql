@@ -4,10 +4,7 @@
     incremental_strategy='replace_partition',
     partition_grain='day',
     on_schema_change='fail',
-    indexes=[
-      {'columns': ['activity_date']},
-      {'columns': ['refunded_transaction_id']},
-    ],
+    indexes=[{'columns': ['activity_date']}],
   )
 }}
 {%- set start_date = partition_var('start_date') -%}
