@@ -1,30 +1,44 @@
-"""The one place where Coliseum reads its configuration (environment variables with defaults)."""
+"""The one reader of Coliseum's environment: a frozen `Settings`, built once at the edge (the CLI, the code
+location's load) and handed to everything else. Nothing else in the package reads `os.environ`."""
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
-
-WINDOWS: tuple[str, ...] = ("7d", "30d", "alltime")
-DOMAINS: tuple[str, ...] = ("A", "T", "G", "C")
+# dbt and dagster are console scripts beside this interpreter (an unactivated venv still finds them).
+BIN_DIR = Path(sys.executable).parent
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the variable."""
+
+
 def _identifier(name: str, value: str) -> str:
     if not _IDENTIFIER.match(value):
-        raise ValueError(f"{name}={value!r} is not a plain lower-case Postgres identifier")
+        raise SettingsError(f"{name}={value!r} is not a plain lower-case Postgres identifier")
     return value
 
 
-def _schema(name: str, default: str) -> str:
-    return _identifier(name, os.environ.get(name, default))
+def _parsed(name: str, text: str, kind: type):
+    try:
+        return date.fromisoformat(text) if kind is date else kind(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a valid {kind.__name__}") from None
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @dataclass(frozen=True)
@@ -45,52 +59,110 @@ class Settings:
     volume_drop_share: float
     freshness_hours: float
     alert_webhook_url: str | None
+    alert_log: Path
     app_roles: tuple[str, ...]
     """Roles the app's users act as (Supabase: anon, authenticated): they read boards only by entitlement."""
     audit_force_fail: frozenset[str]
     """Check names made to fail on purpose: a drill that the gate really holds publication back."""
 
-    @property
-    def alert_log(self) -> Path:
-        return Path(os.environ.get("COLISEUM_ALERT_LOG", self.home / "alerts.jsonl"))
+    def __post_init__(self) -> None:
+        if self.build_schema == self.publish_schema:
+            # Published views carry the same names as the build tables; one schema cannot hold both.
+            raise SettingsError("COLISEUM_BUILD_SCHEMA and COLISEUM_PUBLISH_SCHEMA must differ")
+        if not 0 <= self.schedule_hour <= 23:
+            raise SettingsError(f"COLISEUM_SCHEDULE_HOUR={self.schedule_hour} must be 0-23")
 
     @property
     def pgdata(self) -> Path:
         return self.home / "pgdata"
 
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data_docs"
 
-def get_settings() -> Settings:
-    """Read the environment now (not at import), so tests and the CLI can point it elsewhere."""
-    home = Path(os.environ.get("COLISEUM_HOME", PROJECT_ROOT / ".coliseum")).resolve()
-    partitions_start = date.fromisoformat(os.environ.get("COLISEUM_PARTITIONS_START", "2025-01-01"))
-    settings = Settings(
-        database_url=os.environ.get("COLISEUM_DATABASE_URL") or None,
-        home=home,
-        dagster_home=Path(os.environ.get("DAGSTER_HOME", home / "dagster_home")).resolve(),
-        source_schema=_schema("COLISEUM_SOURCE_SCHEMA", "public"),
-        build_schema=_schema("COLISEUM_BUILD_SCHEMA", "coliseum"),
-        publish_schema=_schema("COLISEUM_PUBLISH_SCHEMA", "public"),
-        partitions_start=partitions_start,
-        schedule_hour=int(os.environ.get("COLISEUM_SCHEDULE_HOUR", "2")),
-        publications_kept=int(os.environ.get("COLISEUM_PUBLICATIONS_KEPT", "7")),
-        platform_start=date.fromisoformat(os.environ.get("COLISEUM_PLATFORM_START", partitions_start.isoformat())),
-        max_amount_cents=int(os.environ.get("COLISEUM_MAX_AMOUNT_CENTS", "10000000")),
-        max_metadata_bytes=int(os.environ.get("COLISEUM_MAX_METADATA_BYTES", "16384")),
-        volume_drop_share=float(os.environ.get("COLISEUM_VOLUME_DROP_SHARE", "0.5")),
-        freshness_hours=float(os.environ.get("COLISEUM_FRESHNESS_HOURS", "36")),
-        alert_webhook_url=os.environ.get("COLISEUM_ALERT_WEBHOOK_URL") or None,
-        app_roles=tuple(
-            _identifier("COLISEUM_APP_ROLES", role.strip())
-            for role in os.environ.get("COLISEUM_APP_ROLES", "anon,authenticated").split(",")
-            if role.strip()
-        ),
-        audit_force_fail=frozenset(
-            name.strip() for name in os.environ.get("COLISEUM_AUDIT_FORCE_FAIL", "").split(",") if name.strip()
-        ),
-    )
-    if settings.build_schema == settings.publish_schema:
-        # Published views carry the same names as the build tables; one schema cannot hold both.
-        raise ValueError("COLISEUM_BUILD_SCHEMA and COLISEUM_PUBLISH_SCHEMA must differ")
-    if not 0 <= settings.schedule_hour <= 23:
-        raise ValueError("COLISEUM_SCHEDULE_HOUR must be 0-23")
-    return settings
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse the configuration from `environ` (the process environment when None): the only place where a
+        variable is read. Tests pass a mapping; nothing reads the variables again later."""
+        env = os.environ if environ is None else environ
+
+        def value(name: str, default: str, kind: type = str):
+            return _parsed(name, env.get(name, default), kind)
+
+        home = Path(env.get("COLISEUM_HOME") or PROJECT_ROOT / ".coliseum").resolve()
+        partitions_start = value("COLISEUM_PARTITIONS_START", "2025-01-01", date)
+        return cls(
+            database_url=env.get("COLISEUM_DATABASE_URL") or None,
+            home=home,
+            dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster_home").resolve(),
+            source_schema=_identifier("COLISEUM_SOURCE_SCHEMA", value("COLISEUM_SOURCE_SCHEMA", "public")),
+            build_schema=_identifier("COLISEUM_BUILD_SCHEMA", value("COLISEUM_BUILD_SCHEMA", "coliseum")),
+            publish_schema=_identifier("COLISEUM_PUBLISH_SCHEMA", value("COLISEUM_PUBLISH_SCHEMA", "public")),
+            partitions_start=partitions_start,
+            schedule_hour=value("COLISEUM_SCHEDULE_HOUR", "2", int),
+            publications_kept=value("COLISEUM_PUBLICATIONS_KEPT", "7", int),
+            platform_start=value("COLISEUM_PLATFORM_START", partitions_start.isoformat(), date),
+            max_amount_cents=value("COLISEUM_MAX_AMOUNT_CENTS", "10000000", int),
+            max_metadata_bytes=value("COLISEUM_MAX_METADATA_BYTES", "16384", int),
+            volume_drop_share=value("COLISEUM_VOLUME_DROP_SHARE", "0.5", float),
+            freshness_hours=value("COLISEUM_FRESHNESS_HOURS", "36", float),
+            alert_webhook_url=env.get("COLISEUM_ALERT_WEBHOOK_URL") or None,
+            alert_log=Path(env.get("COLISEUM_ALERT_LOG") or home / "alerts.jsonl"),
+            app_roles=tuple(
+                _identifier("COLISEUM_APP_ROLES", role)
+                for role in _names(value("COLISEUM_APP_ROLES", "anon,authenticated"))
+            ),
+            audit_force_fail=frozenset(_names(value("COLISEUM_AUDIT_FORCE_FAIL", ""))),
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """The variables that rebuild exactly these settings (`from_env(s.as_env()) == s`): how the settings
+        travel into a Dagster resource's config and into subprocesses."""
+        return {
+            "COLISEUM_DATABASE_URL": self.database_url or "",
+            "COLISEUM_HOME": str(self.home),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "COLISEUM_SOURCE_SCHEMA": self.source_schema,
+            "COLISEUM_BUILD_SCHEMA": self.build_schema,
+            "COLISEUM_PUBLISH_SCHEMA": self.publish_schema,
+            "COLISEUM_PARTITIONS_START": self.partitions_start.isoformat(),
+            "COLISEUM_SCHEDULE_HOUR": str(self.schedule_hour),
+            "COLISEUM_PUBLICATIONS_KEPT": str(self.publications_kept),
+            "COLISEUM_PLATFORM_START": self.platform_start.isoformat(),
+            "COLISEUM_MAX_AMOUNT_CENTS": str(self.max_amount_cents),
+            "COLISEUM_MAX_METADATA_BYTES": str(self.max_metadata_bytes),
+            "COLISEUM_VOLUME_DROP_SHARE": repr(self.volume_drop_share),
+            "COLISEUM_FRESHNESS_HOURS": repr(self.freshness_hours),
+            "COLISEUM_ALERT_WEBHOOK_URL": self.alert_webhook_url or "",
+            "COLISEUM_ALERT_LOG": str(self.alert_log),
+            "COLISEUM_APP_ROLES": ",".join(self.app_roles),
+            "COLISEUM_AUDIT_FORCE_FAIL": ",".join(sorted(self.audit_force_fail)),
+        }
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some values replaced (validated again): how tests and drills vary the settings."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a subprocess (dbt, dagster dev): this process's, plus `extra`."""
+    return {**os.environ, **extra}
+
+
+@contextmanager
+def environment(extra: Mapping[str, str]) -> Iterator[None]:
+    """Set `extra` in this process's environment for the duration of a call that only reads it from there
+    (dagster-dbt builds dbt's subprocess environment and its in-process adapter from os.environ)."""
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,87 @@
+"""Connections: the embedded Postgres (pgserver) by default, or the server the settings name."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from dagster_project.settings import Settings
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to use; starts the embedded server on first use (it keeps running for later commands)."""
+    if settings.database_url:
+        return settings.database_url
+    return _embedded_url(str(settings.pgdata))
+
+
+@cache
+def _embedded_url(pgdata: str) -> str:
+    from pathlib import Path
+
+    Path(pgdata).parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        import pgserver  # lazily: nothing starts Postgres at import time
+
+        url = pgserver.get_server(pgdata, cleanup_mode=None).get_uri()
+    _tune_embedded(url)
+    return url
+
+
+# The embedded server's settings for this workload (a server named by COLISEUM_DATABASE_URL keeps its DBA's):
+# JIT compiles every large-estimate query for longer than the query runs here (bench/README.md), and
+# 4 MB of work_mem sends the full rebuild's sorts and hashes to disk.
+EMBEDDED_SETTINGS = {"jit": "off", "work_mem": "64MB", "maintenance_work_mem": "256MB"}
+
+
+def _tune_embedded(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        current = dict(
+            conn.execute(
+                "select name, setting || coalesce(unit, '') from pg_settings where name = any(%s)",
+                [list(EMBEDDED_SETTINGS)],
+            ).fetchall()
+        )
+        if any(_normalized(current.get(name)) != _normalized(value) for name, value in EMBEDDED_SETTINGS.items()):
+            for name, value in EMBEDDED_SETTINGS.items():
+                conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+            conn.execute("select pg_reload_conf()")
+
+
+def _normalized(value: str | None) -> str | None:
+    """'64MB', '65536kB' and '8192' x 8kB pages compare by bytes; other settings as text."""
+    if value is None:
+        return None
+    units = {"kB": 1024, "MB": 1024**2, "GB": 1024**3, "8kB": 8192}
+    for unit in sorted(units, key=len, reverse=True):
+        if value.endswith(unit) and value[: -len(unit)].isdigit():
+            return str(int(value[: -len(unit)]) * units[unit])
+    return value
+
+
+@contextmanager
+def connect(url: str, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(url, autocommit=autocommit) as conn:
+        yield conn
+
+
+def dbt_env(url: str, settings: Settings) -> dict[str, str]:
+    """The variables `dbt/profiles.yml` and the sources read, derived from one URL so dbt and Python agree."""
+    parts = conninfo_to_dict(url)
+    return {
+        "COLISEUM_PGHOST": str(parts.get("host") or "localhost"),
+        "COLISEUM_PGPORT": str(parts.get("port") or 5432),
+        "COLISEUM_PGUSER": str(parts.get("user") or "postgres"),
+        "COLISEUM_PGPASSWORD": str(parts.get("password") or ""),
+        "COLISEUM_PGDATABASE": str(parts.get("dbname") or "postgres"),
+        "COLISEUM_PGSSLMODE": str(parts.get("sslmode") or "prefer"),
+        "COLISEUM_SOURCE_SCHEMA": settings.source_schema,
+        "COLISEUM_BUILD_SCHEMA": settings.build_schema,
+    }

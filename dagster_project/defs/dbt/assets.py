@@ -1,0 +1,128 @@
+"""dbt models as Dagster assets: one @dbt_assets set per partitioning (Dagster allows one per set).
+
+The seeds (weights, currencies, plan limits) belong to the daily set: reloading them in the daily dbt
+invocation keeps them in sync at no extra dbt process (about 10 s) per night."""
+
+import shutil
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MultiToSingleDimensionPartitionMapping,
+    PartitionMapping,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+
+from dagster_project.contract import build_key
+from dagster_project.defs.dbt.project import coliseum_dbt
+from dagster_project.defs.dbt.vars import daily_vars, dbt_build_args, window_vars
+from dagster_project.defs.nightly.ledger import open_days
+from dagster_project.defs.nightly.partitions import Partitionings, days_between
+from dagster_project.defs.quality.results import AuditResult, record
+from dagster_project.defs.resources import ColiseumDbtResource, ColiseumResource
+
+DBT_TARGETS_KEPT = 40
+
+
+def prune_dbt_targets(keep: int = DBT_TARGETS_KEPT) -> None:
+    """dagster-dbt gives every invocation its own target dir (~2 MB); keep the newest for debugging only."""
+    dirs = sorted(
+        (p for p in (coliseum_dbt.project_dir / "target").glob("coliseum_dbt_*") if p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in dirs[: max(0, len(dirs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_dbt(context: AssetExecutionContext, dbt: ColiseumDbtResource, args: list[str]) -> Iterator[Any]:
+    yield from dbt.cli(args, context=context).stream()
+    prune_dbt_targets()
+
+
+class ColiseumTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey(dbt_resource_props["name"])  # passport_entries, artist_profiles
+        return build_key(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "coliseum"
+
+    def get_partition_mapping(
+        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
+    ) -> PartitionMapping | None:
+        # A window partition (D, w) depends on the daily partition D it adds to the window.
+        if "window" in dbt_resource_props.get("tags", []) and "daily" in dbt_parent_resource_props.get("tags", []):
+            return MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+        return None
+
+
+translator = ColiseumTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _record_build(coliseum: ColiseumResource, days: list[date], run_id: str, passed: bool, summary: str) -> None:
+    with coliseum.connect() as conn:
+        for day in days:
+            result = AuditResult(
+                check_name="dbt_build",
+                asset="coliseum/dbt_daily",
+                partition_key=day.isoformat(),
+                passed=passed,
+                blocking=True,
+                failing_count=int(not passed),
+                summary=summary,
+                day=day,
+            )
+            record(conn, coliseum.settings, result, run_id)
+
+
+def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, AssetsDefinition]:
+    """(daily set, window set)."""
+
+    @dbt_assets(
+        manifest=coliseum_dbt.manifest_path,
+        project=coliseum_dbt,
+        select="tag:daily",
+        name="coliseum_dbt_daily",
+        partitions_def=partitions.daily,
+        dagster_dbt_translator=translator,
+    )
+    def coliseum_daily_assets(
+        context: AssetExecutionContext, dbt: ColiseumDbtResource, coliseum: ColiseumResource
+    ) -> Iterator[Any]:
+        settings = coliseum.settings
+        time_window = context.partition_time_window  # one day, or a range in a single-run backfill
+        start, end = time_window.start.date(), time_window.end.date()
+        days = days_between(start, date.fromordinal(end.toordinal() - 1))
+        with coliseum.connect() as conn:  # open until the ledger step closes them (defs/nightly/ledger.py)
+            open_days(conn, settings, start, end, context.run_id)
+        try:
+            yield from run_dbt(context, dbt, dbt_build_args(daily_vars(start, end, context.run_id, settings)))
+        except Exception as error:
+            # A failed build or dbt test holds back publication of these days until a rerun passes.
+            _record_build(coliseum, days, context.run_id, passed=False, summary=str(error)[:2000])
+            raise
+        _record_build(coliseum, days, context.run_id, passed=True, summary="dbt build and tests passed")
+
+    @dbt_assets(
+        manifest=coliseum_dbt.manifest_path,
+        project=coliseum_dbt,
+        select="tag:window",
+        name="coliseum_dbt_windows",
+        partitions_def=partitions.windows,
+        dagster_dbt_translator=translator,
+    )
+    def coliseum_window_assets(context: AssetExecutionContext, dbt: ColiseumDbtResource) -> Iterator[Any]:
+        # One dbt invocation per as-of date for all its selected windows; dates in order (previous_rank).
+        windows_by_date: dict[str, list[str]] = {}
+        for key in context.partition_keys:
+            day, window = key.split("|")
+            windows_by_date.setdefault(day, []).append(window)
+        for day in sorted(windows_by_date):
+            yield from run_dbt(context, dbt, dbt_build_args(window_vars(date.fromisoformat(day), windows_by_date[day])))
+
+    return coliseum_daily_assets, coliseum_window_assets

@@ -1,0 +1,35 @@
+"""The dbt project handle and its manifest, prepared at install/test/CLI time, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from dagster_project.settings import DBT_PROJECT_DIR
+
+coliseum_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml")
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        path = project_dir / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        newest = max([newest, *(f.stat().st_mtime for f in files)])
+    return newest
+
+
+def manifest_is_current() -> bool:
+    manifest = coliseum_dbt.manifest_path
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(coliseum_dbt.project_dir)
+
+
+def ensure_manifest(dbt) -> Path:
+    """Run `dbt parse` (through the given dbt resource: the run's profile) when the manifest is missing or
+    older than the dbt sources; return its path."""
+    if not manifest_is_current():
+        dbt.cli(["parse", "--quiet"], target_path=coliseum_dbt.target_path).wait()
+    return coliseum_dbt.manifest_path

@@ -1,0 +1,108 @@
+"""The daily ledger: what each day's build is, in `coliseum_daily_ledger`.
+
+A daily run opens its days (`building_run_id`) before dbt touches them. Its last step, once every daily model
+and every blocking check of the days has passed (Dagster skips it otherwise), closes them in one transaction:
+marks the entries that staging read as processed (by the ctids it read, so an entry committed meanwhile is
+never claimed unread) and records each day's audited mutations (count and sum) for publish. A run killed or
+failed in between leaves its days open and its entries unprocessed: the next run rebuilds those days, and no
+candidate is staged over an open day. Nothing is marked done before everything derived from it committed.
+"""
+
+from datetime import date
+
+import psycopg
+from dagster import AssetExecutionContext, AssetsDefinition, DailyPartitionsDefinition, MaterializeResult, asset
+from psycopg import sql
+
+from dagster_project.contract import LEDGER_KEY
+from dagster_project.defs.resources import ColiseumResource
+from dagster_project.settings import Settings
+
+# A TID scan of the rows staging read (never a scan of the log), joined back on the id to be exact.
+MARK_SQL = """
+with staged as materialized (
+    select passport_entry_id, unnest(source_ctids) as source_ctid
+    from {build}.stg_passport__entries
+    where activity_date >= %(start)s and activity_date < %(end)s
+)
+update {source}.passport_entries as entry
+set coliseum_processed_at = now()
+from staged
+where entry.ctid = any(array(select source_ctid from staged))
+  and entry.ctid = staged.source_ctid
+  and entry.id is not distinct from staged.passport_entry_id
+  and entry.coliseum_processed_at is null
+"""
+
+OPEN_SQL = """
+insert into {build}.coliseum_daily_ledger (day, building_run_id)
+select day::date, %(run_id)s from generate_series(%(start)s::date, %(end)s::date - 1, interval '1 day') as day
+on conflict (day) do update set building_run_id = excluded.building_run_id
+"""
+
+RECORD_SQL = """
+insert into {build}.coliseum_daily_ledger (day, building_run_id, run_id, mutations, delta_sum, audited_at)
+select days.day::date, null, %(run_id)s, count(m.passport_entry_id), coalesce(sum(m.effective_delta), 0), now()
+from generate_series(%(start)s::date, %(end)s::date - 1, interval '1 day') as days (day)
+left join {build}.coliseum_dna_mutations as m on m.activity_date = days.day::date
+group by days.day
+on conflict (day) do update set
+    building_run_id = null, run_id = excluded.run_id, mutations = excluded.mutations,
+    delta_sum = excluded.delta_sum, audited_at = excluded.audited_at
+"""
+
+
+def open_days(conn: psycopg.Connection, settings: Settings, start: date, end: date, run_id: str) -> None:
+    """Record that `run_id` is rebuilding the days [start, end): until closed, they are pending and unpublishable."""
+    with conn.transaction():
+        params = {"start": start, "end": end, "run_id": run_id}
+        conn.execute(sql.SQL(OPEN_SQL).format(build=sql.Identifier(settings.build_schema)), params)
+
+
+def open_days_through(conn: psycopg.Connection, settings: Settings, through: date) -> list[tuple[date, str]]:
+    """Days up to `through` that a run opened and never closed (killed, failed or still running)."""
+    if (
+        conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.coliseum_daily_ledger",)).fetchone()[0]
+        is None
+    ):
+        return []  # a database never migrated (read paths never create it)
+    return conn.execute(
+        sql.SQL(
+            "select day, building_run_id from {}.coliseum_daily_ledger where building_run_id is not null "
+            "and day <= %s order by day"
+        ).format(sql.Identifier(settings.build_schema)),
+        (through,),
+    ).fetchall()
+
+
+def close_days(conn: psycopg.Connection, settings: Settings, start: date, end: date, run_id: str) -> int:
+    """Mark the days [start, end) processed and audited, in one transaction; returns the entries marked."""
+    build, source = sql.Identifier(settings.build_schema), sql.Identifier(settings.source_schema)
+    params = {"start": start, "end": end, "run_id": run_id}
+    with conn.transaction():
+        marked = conn.execute(sql.SQL(MARK_SQL).format(source=source, build=build), params).rowcount
+        conn.execute(sql.SQL(RECORD_SQL).format(build=build), params)
+    return marked
+
+
+def build_ledger_asset(daily: DailyPartitionsDefinition, daily_assets: AssetsDefinition) -> AssetsDefinition:
+    """The last step of a daily run, downstream of every daily model (and so of their blocking checks)."""
+
+    @asset(
+        key=LEDGER_KEY,
+        partitions_def=daily,
+        deps=list(daily_assets.keys),
+        group_name="coliseum",
+        description=(
+            "The days' entries marked processed and their audited mutations recorded, once every daily model and "
+            "blocking check passed (a killed or failed run leaves them to the next run)."
+        ),
+    )
+    def coliseum_daily_ledger(context: AssetExecutionContext, coliseum: ColiseumResource) -> MaterializeResult:
+        window = context.partition_time_window
+        start, end = window.start.date(), window.end.date()
+        with coliseum.connect() as conn:
+            marked = close_days(conn, coliseum.settings, start, end, context.run_id)
+        return MaterializeResult(metadata={"entries_marked": marked, "days": (end - start).days})
+
+    return coliseum_daily_ledger

@@ -1,0 +1,349 @@
+"""Publish: switch the published relations from the last good build to this one in one transaction.
+
+The published relations are views in the publish schema over a per-publication snapshot in the build
+schema. One transaction inserts the new snapshot and repoints every view, so a reader sees the complete
+old set or the complete new set, never a mix. CREATE OR REPLACE VIEW keeps the grants the app relies on.
+Rebuilding or rerunning a partition never touches what is published until the next publish.
+
+The mutations are a log, too long to copy per publication: `coliseum_published_mutations` holds one
+published copy, and each publish replaces only the days whose audited build changed since (the daily
+ledger, assets/ledger.py), in the same transaction that switches the views. `coliseum_metrics` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.contract import (
+    BOARD_RELATIONS,
+    BOARDS,
+    METRICS,
+    MUTATIONS,
+    PUBLISHED_NAMES,
+    SNAPSHOTS,
+    board_name,
+)
+from dagster_project.defs.publish.analytics import create_analytics_functions
+from dagster_project.defs.publish.entitlements import create_entitlement_api
+from dagster_project.settings import Settings
+
+PUBLISH_LOCK = "coliseum.publish"
+BOARD_COLUMNS = BOARD_RELATIONS[0].select_list
+MUTATION_COLUMNS = MUTATIONS.select_list
+
+# The state of the audited daily builds a candidate was staged from: publish refuses a candidate when a day
+# was re-audited in between (the published mutations would not match the boards).
+LEDGER_VERSION = (
+    "select coalesce(max(audited_at)::text, '') || ':' || count(audited_at) from {build}.coliseum_daily_ledger"
+)
+
+
+# Legacy readers (useColiseum, useDNA) read coliseum_metrics; it is a compatibility view over the mutations.
+# coliseum_leaderboards (one cached table) is retired: readers move to the twelve boards.
+METRICS_SELECT = """
+    select passport_entry_id as id, entity_id, 'artist'::text as entity_type,
+           'dna_' || lower(domain) as metric_type, effective_delta as metric_value,
+           jsonb_build_object('event_type', event_type, 'domain', domain, 'weight_version', weight_version,
+                              'passport_entry_id', passport_entry_id) as metadata,
+           created_at as "timestamp"
+    from {build}.coliseum_published_mutations
+"""
+
+
+class PublishConflictError(RuntimeError):
+    """A published name is taken by something publish must not replace (a table, a materialized view)."""
+
+
+class StaleCandidateError(RuntimeError):
+    """The daily builds changed since the candidate was staged, or a day's rows differ from its audit."""
+
+
+class OlderPublicationError(RuntimeError):
+    """Publishing an as-of date older than the live one would roll the app back; it must be asked for."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    publication_id: int
+    as_of_date: date
+    row_counts: dict[str, int]
+    published_at: datetime | None = None
+
+
+def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: date, run_id: str) -> int:
+    """Write: copy the as-of date's boards and every snapshot mart under a new candidate id. Readers see nothing yet."""
+    build = sql.Identifier(settings.build_schema)
+    with conn.transaction():
+        publication_id = conn.execute(
+            sql.SQL(
+                "insert into {b}.coliseum_publications (as_of_date, dagster_run_id, status, ledger_version) "
+                "values (%s, %s, 'candidate', (" + LEDGER_VERSION + ")) returning publication_id"
+            ).format(b=build, build=build),
+            (as_of_date, run_id),
+        ).fetchone()[0]
+        conn.execute(
+            sql.SQL(
+                """
+                insert into {build}.coliseum_published_leaderboards
+                select %(pid)s, domain, "window", rank, entity_id, artist_name, score, event_count,
+                       unique_fans, previous_rank, rank_change, as_of_date
+                from {build}.coliseum_leaderboard_history
+                where as_of_date = %(d)s
+                """
+            ).format(build=build),
+            {"pid": publication_id, "d": as_of_date},
+        )
+        for snapshot in SNAPSHOTS:
+            conn.execute(
+                sql.SQL(
+                    "insert into {build}.{table} (publication_id, {columns}) "
+                    "select %(pid)s, {columns} from {build}.{model} where as_of_date = %(d)s"
+                ).format(
+                    build=build,
+                    table=sql.Identifier(snapshot.snapshot_table),
+                    columns=sql.SQL(snapshot.select_list),
+                    model=sql.Identifier(snapshot.name),
+                ),
+                {"pid": publication_id, "d": as_of_date},
+            )
+        conn.execute(
+            sql.SQL("update {}.coliseum_publications set row_counts = %s where publication_id = %s").format(build),
+            (psycopg.types.json.Jsonb(_row_counts(conn, settings, publication_id)), publication_id),
+        )
+    return publication_id
+
+
+def candidate_for_run(conn: psycopg.Connection, settings: Settings, run_id: str) -> tuple[int, date]:
+    row = conn.execute(
+        sql.SQL(
+            "select publication_id, as_of_date from {}.coliseum_publications "
+            "where dagster_run_id = %s and status = 'candidate' order by publication_id desc limit 1"
+        ).format(sql.Identifier(settings.build_schema)),
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"run {run_id} staged no publication candidate")
+    return row[0], row[1]
+
+
+def publish(
+    conn: psycopg.Connection, settings: Settings, publication_id: int, allow_older: bool = False
+) -> Publication:
+    """Publish an audited candidate: bring the published mutations to its as-of date and repoint every
+    published view to it, in one transaction. An as-of date older than the live one needs `allow_older`."""
+    build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
+    with conn.transaction():
+        # Two publishes at once would interleave view switches; the second waits for the first.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (PUBLISH_LOCK,))
+        row = conn.execute(
+            sql.SQL(
+                "select as_of_date, status, ledger_version, (" + LEDGER_VERSION + ") "
+                "from {build}.coliseum_publications where publication_id = %s"
+            ).format(build=build),
+            (publication_id,),
+        ).fetchone()
+        if row is None or row[1] != "candidate":
+            raise ValueError(f"publication {publication_id} is not a staged candidate ({row and row[1]})")
+        as_of_date, _status, staged_version, ledger_version = row
+        if staged_version != ledger_version:
+            raise StaleCandidateError(
+                f"publication {publication_id} ({as_of_date}) was staged before a later daily build was audited; "
+                "rerun the windows and publish"
+            )
+        live = current_publication(conn, settings)
+        if live and as_of_date < live.as_of_date and not allow_older:
+            raise OlderPublicationError(
+                f"not publishing {as_of_date}: it would replace the live publication {live.publication_id} "
+                f"as of {live.as_of_date} with an older one (ask for it explicitly: coliseum run --publish-older)"
+            )
+        _sync_mutations(conn, settings, as_of_date)
+        _refuse_non_views(conn, settings.publish_schema)
+        for domain, window in BOARDS:
+            conn.execute(
+                sql.SQL(
+                    """
+                    create or replace view {target}.{name} as
+                    select {columns} from {build}.coliseum_published_leaderboards
+                    where publication_id = {pid} and domain = {domain} and "window" = {window}
+                    order by rank, entity_id
+                    """
+                ).format(
+                    target=target,
+                    name=sql.Identifier(board_name(domain, window)),
+                    columns=sql.SQL(BOARD_COLUMNS),
+                    build=build,
+                    pid=sql.Literal(publication_id),
+                    domain=sql.Literal(domain),
+                    window=sql.Literal(window),
+                )
+            )
+        for snapshot in SNAPSHOTS:
+            conn.execute(
+                sql.SQL(
+                    "create or replace view {target}.{name} as select {columns} "
+                    "from {build}.{table} where publication_id = {pid}"
+                ).format(
+                    target=target,
+                    name=sql.Identifier(snapshot.name),
+                    columns=sql.SQL(snapshot.select_list),
+                    build=build,
+                    table=sql.Identifier(snapshot.snapshot_table),
+                    pid=sql.Literal(publication_id),
+                )
+            )
+        conn.execute(
+            sql.SQL(
+                "create or replace view {target}.{name} as select {columns} from {build}.coliseum_published_mutations"
+            ).format(target=target, name=sql.Identifier(MUTATIONS.name), columns=sql.SQL(MUTATION_COLUMNS), build=build)
+        )
+        conn.execute(
+            sql.SQL("create or replace view {target}.{name} as " + METRICS_SELECT).format(
+                target=target, name=sql.Identifier(METRICS.name), build=build
+            )
+        )
+        create_analytics_functions(conn, settings)
+        create_entitlement_api(conn, settings, publication_id, PUBLISHED_NAMES)
+        conn.execute(
+            sql.SQL(
+                "update {}.coliseum_publications set status = 'published', published_at = now() "
+                "where publication_id = %s"
+            ).format(build),
+            (publication_id,),
+        )
+        _prune(conn, settings)
+    return current_publication(conn, settings)  # type: ignore[return-value]
+
+
+def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: date) -> None:
+    """Make the published mutations the audited build of every day up to the as-of date: replace the days
+    whose audited build changed since they were published, drop the days after it. Each copied day must
+    match its audit (count and sum), or nothing is published."""
+    build = sql.Identifier(settings.build_schema)
+    changed = conn.execute(
+        sql.SQL(
+            """
+            select ledger.day, ledger.run_id, ledger.mutations, ledger.delta_sum
+            from {b}.coliseum_daily_ledger as ledger
+            left join {b}.coliseum_published_days as published on published.day = ledger.day
+            where ledger.day <= %(d)s and ledger.run_id is not null
+              and published.run_id is distinct from ledger.run_id
+            """
+        ).format(b=build),
+        {"d": as_of_date},
+    ).fetchall()
+    days = [day for day, *_ in changed]
+    conn.execute(
+        sql.SQL(
+            "delete from {b}.coliseum_published_mutations where activity_date = any(%(days)s) or activity_date > %(d)s"
+        ).format(b=build),
+        {"days": days, "d": as_of_date},
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into {b}.coliseum_published_mutations ({columns}, activity_date) "
+            "select {columns}, activity_date from {b}.coliseum_dna_mutations where activity_date = any(%(days)s)"
+        ).format(b=build, columns=sql.SQL(MUTATION_COLUMNS)),
+        {"days": days},
+    )
+    drifted = conn.execute(
+        sql.SQL(
+            """
+            with copied as (
+                select activity_date as day, count(*) as n, sum(effective_delta) as total
+                from {b}.coliseum_published_mutations where activity_date = any(%(days)s) group by 1
+            )
+            select ledger.day, ledger.mutations, ledger.delta_sum, coalesce(copied.n, 0), coalesce(copied.total, 0)
+            from {b}.coliseum_daily_ledger as ledger left join copied using (day)
+            where ledger.day = any(%(days)s)
+              and (ledger.mutations <> coalesce(copied.n, 0) or ledger.delta_sum <> coalesce(copied.total, 0))
+            order by ledger.day
+            """
+        ).format(b=build),
+        {"days": days},
+    ).fetchall()
+    if drifted:
+        raise StaleCandidateError(
+            "mutations changed after their day's audit (is a run rebuilding them?); nothing published: "
+            + "; ".join(f"{d}: audited {n} (sum {t}), built {bn} (sum {bt})" for d, n, t, bn, bt in drifted[:5])
+        )
+    conn.execute(
+        sql.SQL("delete from {b}.coliseum_published_days where day > %(d)s").format(b=build), {"d": as_of_date}
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into {b}.coliseum_published_days (day, run_id) select * from unnest(%(days)s::date[], "
+            "%(runs)s::text[]) on conflict (day) do update set run_id = excluded.run_id"
+        ).format(b=build),
+        {"days": days, "runs": [run for _day, run, *_ in changed]},
+    )
+
+
+def _refuse_non_views(conn: psycopg.Connection, schema: str) -> None:
+    rows = conn.execute(
+        """
+        select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = %s and c.relname = any(%s) and c.relkind <> 'v'
+        """,
+        (schema, list(PUBLISHED_NAMES)),
+    ).fetchall()
+    if rows:
+        found = ", ".join(f"{schema}.{name} (relkind {kind})" for name, kind in rows)
+        raise PublishConflictError(
+            f"cannot publish: {found} exist(s) and are not views; rename or drop them after checking "
+            "nothing reads them (legacy migration objects?)"
+        )
+
+
+def _row_counts(conn: psycopg.Connection, settings: Settings, publication_id: int) -> dict[str, int]:
+    build = sql.Identifier(settings.build_schema)
+    counts = {board_name(d, w): 0 for d, w in BOARDS}
+    for domain, window, n in conn.execute(
+        sql.SQL(
+            'select domain, "window", count(*) from {}.coliseum_published_leaderboards '
+            'where publication_id = %s group by domain, "window"'
+        ).format(build),
+        (publication_id,),
+    ):
+        counts[board_name(domain, window)] = n
+    for snapshot in SNAPSHOTS:
+        counts[snapshot.name] = conn.execute(
+            sql.SQL("select count(*) from {}.{} where publication_id = %s").format(
+                build, sql.Identifier(snapshot.snapshot_table)
+            ),
+            (publication_id,),
+        ).fetchone()[0]
+    return counts
+
+
+def _prune(conn: psycopg.Connection, settings: Settings) -> None:
+    """Keep the last few publications (for diffing and rollback) and the live one; older snapshots go."""
+    build = sql.Identifier(settings.build_schema)
+    keep = sql.SQL(
+        "(select publication_id from {b}.coliseum_publications order by publication_id desc limit %(n)s) "
+        "union (select publication_id from {b}.coliseum_publications where status = 'published' "
+        "order by published_at desc limit 1)"
+    ).format(b=build)
+    for table in ("coliseum_published_leaderboards", *(snapshot.snapshot_table for snapshot in SNAPSHOTS)):
+        conn.execute(
+            sql.SQL("delete from {}.{} where publication_id not in ({})").format(build, sql.Identifier(table), keep),
+            {"n": settings.publications_kept},
+        )
+
+
+def current_publication(conn: psycopg.Connection, settings: Settings) -> Publication | None:
+    """The live publication (None before the first). Read-only: read paths call it."""
+    build = sql.Identifier(settings.build_schema)
+    exists = conn.execute("select to_regclass(%s)", (f"{settings.build_schema}.coliseum_publications",)).fetchone()[0]
+    if exists is None:
+        return None
+    row = conn.execute(
+        sql.SQL(
+            "select publication_id, as_of_date, row_counts, published_at from {}.coliseum_publications "
+            "where status = 'published' order by published_at desc, publication_id desc limit 1"
+        ).format(build)
+    ).fetchone()
+    return Publication(row[0], row[1], row[2] or {}, row[3]) if row else None

@@ -1,0 +1,159 @@
+"""SQL audits that are not row expectations: reconciliation, volume against the last publication, profiles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+from psycopg import sql
+
+from dagster_project.contract import CANDIDATE_KEY, STAGING_KEY, window_start
+from dagster_project.defs.quality.results import AuditResult
+from dagster_project.settings import Settings
+
+
+def reconciliation(conn: psycopg.Connection, settings: Settings, days: list[date]) -> AuditResult:
+    """Per day: raw entries = counted + quarantined + exact duplicates (all from the staged partition), and the
+    daily rollup holds exactly the day's mutations (count and sum), so window audits may read the rollup."""
+    rows = conn.execute(
+        sql.SQL(
+            """
+            with days as (select unnest(%(days)s::date[]) as day),
+            raw as (
+                select (created_at at time zone 'UTC')::date as day, count(*) as raw
+                from {source}.passport_entries
+                where created_at >= %(first)s::date::timestamp at time zone 'UTC'
+                  and created_at < (%(last)s::date + 1)::timestamp at time zone 'UTC'
+                group by 1
+            ),
+            staged as (
+                select activity_date as day,
+                       count(*) filter (where rejection_reason is null) as counted,
+                       count(*) filter (where rejection_reason is not null) as quarantined,
+                       coalesce(sum(duplicate_copies), 0) as duplicates
+                from {build}.stg_passport__entries
+                where not swept and activity_date between %(first)s and %(last)s
+                group by 1
+            ),
+            mutations as (
+                select activity_date as day, count(*) as n, sum(effective_delta) as total
+                from {build}.coliseum_dna_mutations
+                where activity_date between %(first)s and %(last)s
+                group by 1
+            ),
+            rollup as (
+                select activity_date as day, sum(event_count) as n, sum(strength) as total
+                from {build}.int_artist_domain_daily
+                where activity_date between %(first)s and %(last)s
+                group by 1
+            )
+            select days.day, coalesce(raw.raw, 0), coalesce(staged.counted, 0), coalesce(staged.quarantined, 0),
+                   coalesce(staged.duplicates, 0),
+                   coalesce(mutations.n, 0) = coalesce(rollup.n, 0)
+                   and coalesce(mutations.total, 0) = coalesce(rollup.total, 0)
+            from days left join raw using (day) left join staged using (day)
+            left join mutations using (day) left join rollup using (day)
+            order by days.day
+            """
+        ).format(source=sql.Identifier(settings.source_schema), build=sql.Identifier(settings.build_schema)),
+        {"days": days, "first": min(days), "last": max(days)},
+    ).fetchall()
+    broken = [
+        {
+            "day": str(day),
+            "raw": raw,
+            "counted": counted,
+            "quarantined": quarantined,
+            "exact_duplicates": dups,
+            "rollup_matches_mutations": rolled_up,
+        }
+        for day, raw, counted, quarantined, dups, rolled_up in rows
+        if raw != counted + quarantined + dups or not rolled_up
+    ]
+    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+    summary = (
+        f"raw {totals[0]} = counted {totals[1]} + quarantined {totals[2]} + exact duplicates {totals[3]}"
+        if not broken
+        else f"{len(broken)} day(s) do not reconcile: " + ", ".join(b["day"] for b in broken)
+    )
+    return AuditResult(
+        check_name="reconciliation",
+        asset=STAGING_KEY.to_user_string(),
+        passed=not broken,
+        blocking=True,
+        failing_count=len(broken),
+        summary=summary,
+        sample=broken,
+    )
+
+
+def board_row_counts(conn: psycopg.Connection, settings: Settings, publication_id: int) -> dict[tuple[str, str], int]:
+    return {
+        (domain, window): n
+        for domain, window, n in conn.execute(
+            sql.SQL(
+                'select domain, "window", count(*) from {}.coliseum_published_leaderboards '
+                'where publication_id = %s group by domain, "window"'
+            ).format(sql.Identifier(settings.build_schema)),
+            (publication_id,),
+        )
+    }
+
+
+def volume_anomaly(
+    conn: psycopg.Connection, settings: Settings, candidate: int, published: int | None, max_drop: float
+) -> AuditResult:
+    """Warn when a board shrinks by more than `max_drop` (a share) against the current publication."""
+    if published is None:
+        return AuditResult(
+            check_name="volume_anomaly",
+            asset=CANDIDATE_KEY.to_user_string(),
+            passed=True,
+            blocking=False,
+            summary="no previous publication to compare with",
+        )
+    before, after = board_row_counts(conn, settings, published), board_row_counts(conn, settings, candidate)
+    drops = [
+        {"board": f"{d.lower()}_{w}", "published_rows": n, "candidate_rows": after.get((d, w), 0)}
+        for (d, w), n in sorted(before.items())
+        if n > 0 and (n - after.get((d, w), 0)) / n > max_drop
+    ]
+    summary = (
+        f"no board dropped more than {max_drop:.0%} of its rows"
+        if not drops
+        else f"{len(drops)} board(s) dropped more than {max_drop:.0%}: " + ", ".join(x["board"] for x in drops)
+    )
+    return AuditResult(
+        check_name="volume_anomaly",
+        asset=CANDIDATE_KEY.to_user_string(),
+        passed=not drops,
+        blocking=False,
+        failing_count=len(drops),
+        summary=summary,
+        sample=drops,
+    )
+
+
+def artists_without_profile(conn: psycopg.Connection, settings: Settings, as_of: date) -> AuditResult:
+    rows = conn.execute(
+        sql.SQL(
+            "select distinct entity_id::text, artist_name from {}.coliseum_leaderboard_history "
+            "where as_of_date = %s and missing_profile order by 1"
+        ).format(sql.Identifier(settings.build_schema)),
+        (as_of,),
+    ).fetchall()
+    summary = f"{len(rows)} ranked artist(s) have no artist_profiles row (ranked under a fallback name)"
+    return AuditResult(
+        check_name="artists_without_profile",
+        asset=CANDIDATE_KEY.to_user_string(),
+        passed=not rows,
+        blocking=False,
+        failing_count=len(rows),
+        summary=summary,
+        sample=[{"entity_id": e, "shown_as": n} for e, n in rows],
+    )
+
+
+def window_start_sql(as_of: date, window: str) -> str:
+    start = window_start(as_of, window)
+    return "'-infinity'::date" if start is None else f"'{start.isoformat()}'::date"
