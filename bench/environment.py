@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from dagster_project.settings import PROJECT_ROOT, get_settings
+from dagster_project.settings import PROJECT_ROOT, Settings
 
 DEFAULT_HOME = PROJECT_ROOT / ".coliseum-bench"
 # Variables that would point the bench at someone else's data or make its runs fail on purpose.
@@ -46,9 +46,9 @@ def prepare_environment(home: Path, partitions_start: date) -> None:
 
 def server_url() -> str:
     """The embedded server under the bench home (started on first use, kept running like the CLI's)."""
-    from dagster_project.database import resolve_database_url
+    from dagster_project.db.connection import database_url
 
-    return resolve_database_url(get_settings())
+    return database_url(Settings.from_env())  # the bench's edge: prepare_environment set the variables
 
 
 def database_name(events: int) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from dagster_project.settings import DBT_PROJECT_DIR, DOMAINS, WINDOWS, Settings
+from dagster_project.contract import DOMAINS, WINDOWS
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 LEGACY_SQL = Path(__file__).with_name("legacy.sql")
 WEIGHTS_CSV = DBT_PROJECT_DIR / "seeds" / "influence_weights.csv"

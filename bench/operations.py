@@ -7,7 +7,6 @@ Nothing here fetches the log into Python: every operation is SQL, dbt or Dagster
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import resource
 import shutil
@@ -27,8 +26,8 @@ from psycopg import sql
 from bench import artifacts, legacy, plans
 from bench.children import call_in_child
 from bench.environment import create_database, database_name, drop_database
-from dagster_project.database import connect
-from dagster_project.settings import Settings, get_settings
+from dagster_project.db.connection import connect
+from dagster_project.settings import Settings
 
 Log = Callable[[str], None]
 
@@ -72,13 +71,15 @@ def measure_size(config: SizeConfig) -> dict[str, Any]:
 
 
 def _measure(config: SizeConfig, url: str, work: Path, log: Log) -> dict[str, Any]:
-    from dagster_project.dbt_project import ensure_manifest
-    from dagster_project.sources import init_db
+    from dagster_project.app.runner import definitions
+    from dagster_project.db.migrations import init_db
+    from dagster_project.defs.dbt.project import ensure_manifest
+    from dagster_project.defs.resources import build_resources
 
-    settings = get_settings()
+    settings = Settings.from_env()  # this process's edge (run_size set the variables)
     init_db(url, settings)
-    ensure_manifest()
-    importlib.import_module("dagster_project.definitions")  # loaded once here, not inside the first timing
+    ensure_manifest(build_resources(settings)["dbt"])
+    definitions(settings)  # loaded once here, not inside the first timing
     history_end = config.as_of - timedelta(days=1)
 
     log(f"generating {config.events:,} events over {config.days} days ending {history_end}")
@@ -182,11 +183,11 @@ def generate_log(
     url: str, events: int, days: int, seed: int, end_date: date, population: tuple[int, int] | None = None
 ) -> dict[str, Any]:
     """Runs in a child process: the generator holds its rows in Python, the pipeline never does."""
-    from dagster_project.generate import generate
+    from dagster_project.devtools.generate import generate
 
     with connect(url) as conn:
         result = generate(
-            conn, get_settings(), events=events, days=days, seed=seed, end_date=end_date, population=population
+            conn, Settings.from_env(), events=events, days=days, seed=seed, end_date=end_date, population=population
         )
     return {
         "events": result.events,
@@ -269,7 +270,7 @@ def measure_full_rebuild(
     url: str, settings: Settings, repeats: int, as_of: date, history: dict[str, Any], work: Path, log: Log
 ) -> tuple[dict[str, Any], DagsterInstance]:
     """run_pipeline from an empty state (fresh Dagster instance each time); returns the last instance."""
-    from dagster_project.runner import run_pipeline
+    from dagster_project.app.runner import run_pipeline
 
     history_events = history["events"]
     history_days = (date.fromisoformat(history["last_day"]) - date.fromisoformat(history["first_day"])).days + 1
@@ -281,7 +282,7 @@ def measure_full_rebuild(
         reset_pipeline(url, settings)
         instance = DagsterInstance.local_temp(tempfile.mkdtemp(prefix="full-", dir=work))
         started_wall, started = time.time(), time.perf_counter()
-        summary = run_pipeline(url, settings, [as_of], instance, log=lambda _line: None)
+        summary = run_pipeline(settings, [as_of], instance, log=lambda _line: None)
         totals.append(time.perf_counter() - started)
         dbt = artifacts.dbt_timing(summary.run_ids, started_wall)
         sqls.append(dbt["seconds"])
@@ -333,13 +334,13 @@ def measure_nightly(
     url: str, settings: Settings, repeats: int, day: date, day_events: int, instance: DagsterInstance, log: Log
 ) -> dict[str, Any]:
     """run_pipeline for D on top of the rebuilt history: end to end, dbt SQL, and the rest (orchestration)."""
-    from dagster_project.runner import run_pipeline
+    from dagster_project.app.runner import run_pipeline
 
     totals, sqls, overheads, in_runs, parses, steps, nodes, runs = [], [], [], [], [], [], [], []
     for index in range(repeats):
         mark_day_unprocessed(url, settings, day)
         started_wall, started = time.time(), time.perf_counter()
-        summary = run_pipeline(url, settings, [day], instance, log=lambda _line: None)
+        summary = run_pipeline(settings, [day], instance, log=lambda _line: None)
         totals.append(time.perf_counter() - started)
         dbt = artifacts.dbt_timing(summary.run_ids, started_wall)
         sqls.append(dbt["seconds"])

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dagster_project.database import connect
+from dagster_project.db.connection import connect
 from dagster_project.settings import Settings
 
 SCAN_NODES = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan")
@@ -29,7 +29,7 @@ class ExplainingConnection(psycopg.Connection):
 
 def log_reads(url: str, settings: Settings, day: date) -> dict[str, list[str]]:
     """The staging model's read of day D, and late_data.pending_days's read of the log as the runner runs it."""
-    from dagster_project.late_data import arrivals_query
+    from dagster_project.defs.nightly.pending import arrivals_query
 
     day_read = sql.SQL("select * from {}.passport_entries where created_at >= {} and created_at < {}").format(
         sql.Identifier(settings.source_schema),

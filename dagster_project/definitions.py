@@ -3,7 +3,7 @@ reads the dbt manifest; it never runs dbt parse (`coliseum ui`, `coliseum run` a
 
 from __future__ import annotations
 
-from dagster_project.defs import build_defs
+from dagster_project.defs.code_location import build_defs
 from dagster_project.settings import Settings
 
 defs = build_defs(Settings.from_env())

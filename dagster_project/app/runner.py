@@ -15,7 +15,7 @@ from psycopg import sql
 
 from dagster_project.db.connection import connect, database_url
 from dagster_project.db.migrations import migrate
-from dagster_project.defs import build_defs
+from dagster_project.defs.code_location import build_defs
 from dagster_project.defs.nightly.chain import next_requests, start_chain
 from dagster_project.defs.nightly.pending import PlannedRun, plan_run
 from dagster_project.defs.nightly.plan import Plan, plan_days

@@ -1,45 +1,10 @@
-"""The Dagster definitions, built from one `Settings` (defs/<concept>/ hold the assets, checks, jobs, sensors)."""
-
-from __future__ import annotations
-
-from dagster import AssetSpec, Definitions, in_process_executor
-
-from dagster_project.contract import ARTIST_PROFILES, PASSPORT_ENTRIES
-from dagster_project.defs.alerts.sensors import coliseum_alerts, coliseum_freshness
-from dagster_project.defs.dbt.assets import build_dbt_assets
-from dagster_project.defs.nightly.chain import build_chain_sensor
-from dagster_project.defs.nightly.jobs import build_asset_jobs, recompute_job
-from dagster_project.defs.nightly.ledger import build_ledger_asset
-from dagster_project.defs.nightly.partitions import Partitionings
-from dagster_project.defs.nightly.schedules import build_schedules
-from dagster_project.defs.publish.assets import build_publish_assets
-from dagster_project.defs.quality.checks import DAILY_CHECKS, PUBLISH_CHECKS
-from dagster_project.defs.resources import build_resources
-from dagster_project.settings import Settings
-
-SOURCES = [
-    AssetSpec(
-        PASSPORT_ENTRIES,
-        description="The app's immutable event log (passport_entries); read, never rewritten.",
-        group_name="sources",
-    ),
-    AssetSpec(ARTIST_PROFILES, description="Artist names (artist_profiles).", group_name="sources"),
-]
+"""Dagster definitions by concept: dbt/, nightly/, publish/, quality/, alerts/; code_location.py assembles them."""
 
 
-def build_defs(settings: Settings) -> Definitions:
-    partitions = Partitionings.starting(settings.partitions_start)
-    daily, windows = build_dbt_assets(partitions)
-    ledger = build_ledger_asset(partitions.daily, daily)
-    candidate, published = build_publish_assets(partitions)
-    daily_job, windows_job, publish_job = build_asset_jobs(daily, ledger, windows, candidate, published)
-    return Definitions(
-        assets=[*SOURCES, daily, ledger, windows, candidate, published],
-        asset_checks=[*DAILY_CHECKS, *PUBLISH_CHECKS],
-        jobs=[daily_job, windows_job, publish_job, recompute_job],
-        schedules=list(build_schedules(settings.schedule_hour)),
-        sensors=[build_chain_sensor(daily_job, windows_job, publish_job), coliseum_alerts, coliseum_freshness],
-        resources=build_resources(settings),
-        # Steps are dbt subprocesses and SQL: spawning a Python process per step would only add overhead.
-        executor=in_process_executor,
-    )
+def __getattr__(name: str):
+    # Lazy, so importing one concept (e.g. the pending-days query) does not load every asset definition.
+    if name == "build_defs":
+        from dagster_project.defs.code_location import build_defs
+
+        return build_defs
+    raise AttributeError(name)
