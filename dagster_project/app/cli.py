@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from psycopg import sql
 
-from dagster_project.db.connection import connect, database_url, dbt_env
+from dagster_project.db.connection import connect, database_url, dbt_env, run
 from dagster_project.settings import BIN_DIR, PROJECT_ROOT, Settings, child_environment
 
 DEMO_EVENTS, DEMO_DAYS, DEMO_SEED = 200_000, 45, 42
@@ -137,11 +137,11 @@ def _send_alerts(url: str, settings: Settings, instance, run_ids: list[str]) -> 
 
 def _print_quarantine(url: str, settings: Settings, days: list[date]) -> None:
     with connect(url) as conn:
-        rows = conn.execute(
-            sql.SQL(
-                "select rejection_reason, count(*) from {}.coliseum_quarantine "
-                "where activity_date = any(%s) group by 1 order by 2 desc, 1"
-            ).format(sql.Identifier(settings.build_schema)),
+        rows = run(
+            conn,
+            settings,
+            "select rejection_reason, count(*) from {build}.coliseum_quarantine "
+            "where activity_date = any(%s) group by 1 order by 2 desc, 1",
             (days,),
         ).fetchall()
     print(f"\nquarantined: {sum(n for _r, n in rows)}")

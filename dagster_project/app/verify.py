@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from dagster_project.contract import BOARD_NAMES, CONTRACT, FUNCTIONS, SOURCES
+from dagster_project.db.connection import run
 from dagster_project.db.migrations import LATEST_VERSION, schema_version
 from dagster_project.defs.publish.publication import current_publication
 from dagster_project.settings import Settings
@@ -90,21 +91,16 @@ def _last_run(conn: psycopg.Connection, settings: Settings, now: datetime) -> li
         return [Finding("last run", "missing", f"cannot read publications: {error}")]
     if publication is None:
         return [Finding("last run", "missing", "nothing has been published")]
-    build, target = sql.Identifier(settings.build_schema), sql.Identifier(settings.publish_schema)
+    target = sql.Identifier(settings.publish_schema)
     findings = []
     try:
-        mutations, rolled_up = conn.execute(
-            sql.SQL(
-                "select (select count(*) from {b}.coliseum_dna_mutations where activity_date <= %(d)s), "
-                "(select coalesce(sum(event_count), 0) from {b}.int_artist_domain_daily where activity_date <= %(d)s)"
-            ).format(b=build),
-            {"d": publication.as_of_date},
-        ).fetchone()
-        staged, counted = conn.execute(
-            sql.SQL(
-                "select count(*), count(*) filter (where rejection_reason is null) "
-                "from {b}.stg_passport__entries where activity_date <= %(d)s and not swept"
-            ).format(b=build),
+        mutations, rolled_up, staged, counted = run(
+            conn,
+            settings,
+            "select (select count(*) from {build}.coliseum_dna_mutations where activity_date <= %(d)s), "
+            "(select coalesce(sum(event_count), 0) from {build}.int_artist_domain_daily where activity_date <= %(d)s), "
+            "staged.n, staged.counted from (select count(*) as n, count(*) filter (where rejection_reason is null) "
+            "as counted from {build}.stg_passport__entries where activity_date <= %(d)s and not swept) as staged",
             {"d": publication.as_of_date},
         ).fetchone()
         present = [

@@ -85,3 +85,14 @@ def dbt_env(url: str, settings: Settings) -> dict[str, str]:
         "COLISEUM_SOURCE_SCHEMA": settings.source_schema,
         "COLISEUM_BUILD_SCHEMA": settings.build_schema,
     }
+
+
+def run(conn: psycopg.Connection, settings: Settings, query: str, params: object = None) -> psycopg.Cursor:
+    """Execute `query` with `{build}`, `{source}` and `{publish}` as the settings' schemas (identifiers are
+    composed, values always travel as parameters)."""
+    schemas = {
+        "build": sql.Identifier(settings.build_schema),
+        "source": sql.Identifier(settings.source_schema),
+        "publish": sql.Identifier(settings.publish_schema),
+    }
+    return conn.execute(sql.SQL(query).format(**schemas), params)

@@ -27,6 +27,7 @@ from dagster_project.contract import (
     SNAPSHOTS,
     board_name,
 )
+from dagster_project.db.connection import run
 from dagster_project.defs.publish.analytics import create_analytics_functions
 from dagster_project.defs.publish.entitlements import create_entitlement_api
 from dagster_project.settings import Settings
@@ -118,11 +119,11 @@ def stage_candidate(conn: psycopg.Connection, settings: Settings, as_of_date: da
 
 
 def candidate_for_run(conn: psycopg.Connection, settings: Settings, run_id: str) -> tuple[int, date]:
-    row = conn.execute(
-        sql.SQL(
-            "select publication_id, as_of_date from {}.coliseum_publications "
-            "where dagster_run_id = %s and status = 'candidate' order by publication_id desc limit 1"
-        ).format(sql.Identifier(settings.build_schema)),
+    row = run(
+        conn,
+        settings,
+        "select publication_id, as_of_date from {build}.coliseum_publications "
+        "where dagster_run_id = %s and status = 'candidate' order by publication_id desc limit 1",
         (run_id,),
     ).fetchone()
     if row is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import psycopg
+from dagster import AssetKey
 from psycopg import sql
 
 from dagster_project.contract import CANDIDATE_KEY, STAGING_KEY, window_start
+from dagster_project.db.connection import run
 from dagster_project.defs.quality.results import AuditResult
 from dagster_project.settings import Settings
 
@@ -76,15 +78,7 @@ def reconciliation(conn: psycopg.Connection, settings: Settings, days: list[date
         if not broken
         else f"{len(broken)} day(s) do not reconcile: " + ", ".join(b["day"] for b in broken)
     )
-    return AuditResult(
-        check_name="reconciliation",
-        asset=STAGING_KEY.to_user_string(),
-        passed=not broken,
-        blocking=True,
-        failing_count=len(broken),
-        summary=summary,
-        sample=broken,
-    )
+    return _result("reconciliation", STAGING_KEY, True, broken, summary)
 
 
 def board_row_counts(conn: psycopg.Connection, settings: Settings, publication_id: int) -> dict[tuple[str, str], int]:
@@ -105,13 +99,7 @@ def volume_anomaly(
 ) -> AuditResult:
     """Warn when a board shrinks by more than `max_drop` (a share) against the current publication."""
     if published is None:
-        return AuditResult(
-            check_name="volume_anomaly",
-            asset=CANDIDATE_KEY.to_user_string(),
-            passed=True,
-            blocking=False,
-            summary="no previous publication to compare with",
-        )
+        return _result("volume_anomaly", CANDIDATE_KEY, False, [], "no previous publication to compare with")
     before, after = board_row_counts(conn, settings, published), board_row_counts(conn, settings, candidate)
     drops = [
         {"board": f"{d.lower()}_{w}", "published_rows": n, "candidate_rows": after.get((d, w), 0)}
@@ -123,34 +111,33 @@ def volume_anomaly(
         if not drops
         else f"{len(drops)} board(s) dropped more than {max_drop:.0%}: " + ", ".join(x["board"] for x in drops)
     )
-    return AuditResult(
-        check_name="volume_anomaly",
-        asset=CANDIDATE_KEY.to_user_string(),
-        passed=not drops,
-        blocking=False,
-        failing_count=len(drops),
-        summary=summary,
-        sample=drops,
-    )
+    return _result("volume_anomaly", CANDIDATE_KEY, False, drops, summary)
 
 
 def artists_without_profile(conn: psycopg.Connection, settings: Settings, as_of: date) -> AuditResult:
-    rows = conn.execute(
-        sql.SQL(
-            "select distinct entity_id::text, artist_name from {}.coliseum_leaderboard_history "
-            "where as_of_date = %s and missing_profile order by 1"
-        ).format(sql.Identifier(settings.build_schema)),
+    rows = run(
+        conn,
+        settings,
+        "select distinct entity_id::text, artist_name from {build}.coliseum_leaderboard_history "
+        "where as_of_date = %s and missing_profile order by 1",
         (as_of,),
     ).fetchall()
     summary = f"{len(rows)} ranked artist(s) have no artist_profiles row (ranked under a fallback name)"
+    return _result(
+        "artists_without_profile", CANDIDATE_KEY, False, [{"entity_id": e, "shown_as": n} for e, n in rows], summary
+    )
+
+
+def _result(check: str, asset: AssetKey, blocking: bool, failures: list[dict], summary: str) -> AuditResult:
+    """Passed when nothing failed; the failures are the count and the sample."""
     return AuditResult(
-        check_name="artists_without_profile",
-        asset=CANDIDATE_KEY.to_user_string(),
-        passed=not rows,
-        blocking=False,
-        failing_count=len(rows),
+        check_name=check,
+        asset=asset.to_user_string(),
+        passed=not failures,
+        blocking=blocking,
+        failing_count=len(failures),
         summary=summary,
-        sample=[{"entity_id": e, "shown_as": n} for e, n in rows],
+        sample=failures,
     )
 
 

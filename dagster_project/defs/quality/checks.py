@@ -17,6 +17,7 @@ from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
+    AssetKey,
     Failure,
     MetadataValue,
     asset_check,
@@ -112,47 +113,41 @@ def known_event_types() -> list[str]:
         return sorted({row["event_type"] for row in csv.DictReader(handle)})
 
 
-@asset_check(
-    asset=PASSPORT_ENTRIES,
-    name="gx_source_suite",
-    blocking=True,
-    description="GX suite passport_entries on the run's raw days: stops a flood of bad rows (one is quarantined).",
-)
-def gx_source_suite(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
-    settings, days = coliseum.settings, _days(context)
-    query = (
-        f"select * from {settings.source_schema}.passport_entries "
-        f"where created_at >= '{min(days)} 00:00:00+00' and created_at < '{max(days) + timedelta(days=1)} 00:00:00+00'"
-    )
-    run = run_suite(
-        coliseum.url(),
-        settings,
-        "passport_entries",
-        f"raw {min(days)}..{max(days)}",
-        query,
-        placeholders={"known_event_types": ", ".join(sql_string(name) for name in known_event_types())},
-    )
-    return finish(
-        context, coliseum, suite_result("gx_source_suite", PASSPORT_ENTRIES.to_user_string(), [run]), days, [run]
-    )
+def day_suite_check(
+    name: str, asset: AssetKey, suite: str, relation: str, filter_sql: str, description: str
+) -> AssetChecksDefinition:
+    """A blocking check that runs the suite on the run's days of `relation` ({source}/{build} are the schemas;
+    {first} and {after} are the first day and the day after the last)."""
+
+    @asset_check(asset=asset, name=name, blocking=True, description=description)
+    def _check(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
+        settings, days = coliseum.settings, _days(context)
+        bounds = {"first": min(days).isoformat(), "after": (max(days) + timedelta(days=1)).isoformat()}
+        schemas = {"source": settings.source_schema, "build": settings.build_schema}
+        query = f"select * from {relation.format(**schemas)} where {filter_sql.format(**bounds)}"
+        placeholders = {"known_event_types": ", ".join(sql_string(t) for t in known_event_types())}
+        run = run_suite(coliseum.url(), settings, suite, f"days {min(days)}..{max(days)}", query, placeholders)
+        return finish(context, coliseum, suite_result(name, asset.to_user_string(), [run]), days, [run])
+
+    return _check
 
 
-@asset_check(
-    asset=MUTATIONS_KEY,
-    name="gx_mutations_suite",
-    blocking=True,
-    description="GX suite coliseum_dna_mutations on the run's days.",
+gx_source_suite = day_suite_check(
+    "gx_source_suite",
+    PASSPORT_ENTRIES,
+    "passport_entries",
+    "{source}.passport_entries",
+    "created_at >= '{first} 00:00:00+00' and created_at < '{after} 00:00:00+00'",
+    "GX suite passport_entries on the run's raw days: stops a flood of bad rows (one is quarantined).",
 )
-def gx_mutations_suite(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
-    settings, days = coliseum.settings, _days(context)
-    query = (
-        f"select * from {settings.build_schema}.coliseum_dna_mutations "
-        f"where activity_date between '{min(days)}' and '{max(days)}'"
-    )
-    run = run_suite(coliseum.url(), settings, "coliseum_dna_mutations", f"days {min(days)}..{max(days)}", query)
-    return finish(
-        context, coliseum, suite_result("gx_mutations_suite", MUTATIONS_KEY.to_user_string(), [run]), days, [run]
-    )
+gx_mutations_suite = day_suite_check(
+    "gx_mutations_suite",
+    MUTATIONS_KEY,
+    "coliseum_dna_mutations",
+    "{build}.coliseum_dna_mutations",
+    "activity_date >= '{first}' and activity_date < '{after}'",
+    "GX suite coliseum_dna_mutations on the run's days: what dbt's tests of the model do not check.",
+)
 
 
 @asset_check(
@@ -173,34 +168,11 @@ def _candidate(context: AssetCheckExecutionContext, coliseum: ColiseumResource) 
         return candidate_for_run(conn, coliseum.settings, context.run.run_id)
 
 
-@asset_check(
-    asset=CANDIDATE_KEY,
-    name="gx_leaderboard_suite",
-    blocking=True,
-    description="GX suite coliseum_leaderboard on each of the twelve candidate boards.",
-)
-def gx_leaderboard_suite(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
-    settings = coliseum.settings
-    publication_id, as_of = _candidate(context, coliseum)
-    runs = [
-        run_suite(
-            coliseum.url(),
-            settings,
-            "coliseum_leaderboard",
-            f"{domain.lower()}_{window}",
-            f"select * from {settings.build_schema}.coliseum_published_leaderboards where publication_id = "
-            f"{publication_id} and domain = '{domain}' and \"window\" = '{window}'",
-        )
-        for domain, window in BOARDS
-    ]
-    result = suite_result("gx_leaderboard_suite", CANDIDATE_KEY.to_user_string(), runs)
-    return finish(context, coliseum, result, [as_of], runs, gates_days=False)
-
-
-def window_suite_check(name: str, relation: str, description: str) -> AssetChecksDefinition:
-    """A blocking check that runs the relation's suite on each window of the candidate's snapshot, with the
-    window's bounds as placeholders (the suite reconciles the snapshot with aggregates of those days)."""
-    snapshot = next(s.snapshot_table for s in SNAPSHOTS if s.name == relation)
+def candidate_suite_check(
+    name: str, suite: str, table: str, slices: list[tuple[str, str, str]], description: str
+) -> AssetChecksDefinition:
+    """A blocking check that runs the suite on each slice (target, SQL filter, window) of the candidate's rows in
+    `table`, with the slice window's bounds as placeholders (suites reconcile with aggregates of those days)."""
 
     @asset_check(asset=CANDIDATE_KEY, name=name, blocking=True, description=description)
     def _check(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
@@ -210,27 +182,40 @@ def window_suite_check(name: str, relation: str, description: str) -> AssetCheck
             run_suite(
                 coliseum.url(),
                 settings,
-                relation,
-                window,
-                f"select * from {settings.build_schema}.{snapshot} where publication_id = "
-                f"{publication_id} and \"window\" = '{window}'",
+                suite,
+                target,
+                f"select * from {settings.build_schema}.{table} where publication_id = {publication_id} and {where}",
                 placeholders={"as_of_date": as_of.isoformat(), "window_start": audits.window_start_sql(as_of, window)},
             )
-            for window in WINDOWS
+            for target, where, window in slices
         ]
         return finish(context, coliseum, suite_result(name, CANDIDATE_KEY.to_user_string(), runs), [as_of], runs, False)
 
     return _check
 
 
-gx_strength_suite = window_suite_check(
+def _per_window(relation: str) -> tuple[str, list[tuple[str, str, str]]]:
+    table = next(s.snapshot_table for s in SNAPSHOTS if s.name == relation)
+    return table, [(window, f"\"window\" = '{window}'", window) for window in WINDOWS]
+
+
+gx_leaderboard_suite = candidate_suite_check(
+    "gx_leaderboard_suite",
+    "coliseum_leaderboard",
+    "coliseum_published_leaderboards",
+    [(f"{d.lower()}_{w}", f"domain = '{d}' and \"window\" = '{w}'", w) for d, w in BOARDS],
+    "GX suite coliseum_leaderboard on each of the twelve candidate boards.",
+)
+gx_strength_suite = candidate_suite_check(
     "gx_strength_suite",
     "coliseum_domain_strength",
+    *_per_window("coliseum_domain_strength"),
     "GX suite coliseum_domain_strength per window, reconciled with the daily rollups.",
 )
-gx_revenue_suite = window_suite_check(
+gx_revenue_suite = candidate_suite_check(
     "gx_revenue_suite",
     "artist_revenue_summary",
+    *_per_window("artist_revenue_summary"),
     "GX suite artist_revenue_summary per window, gross reconciled with the staged payments.",
 )
 
