@@ -57,12 +57,12 @@ class ColiseumResource(ConfigurableResource):
 
 
 class ColiseumDbtResource(DbtCliResource):
-    """dbt on the database of `coliseum`: the connection travels through this resource, not os.environ."""
+    """dbt on the database of `coliseum`: the connection travels through this resource."""
 
     coliseum: ColiseumResource
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        # dagster-dbt builds dbt's subprocess environment (and its in-process adapter) from os.environ.
+        # dagster-dbt builds the subprocess environment (and its in-process adapter) from the process environment.
         with environment(self.coliseum.dbt_env()):
             return super().cli(args, **kwargs)
 
