@@ -1,94 +1,46 @@
-"""Test fixtures: a real Postgres (embedded, or the server COLISEUM_DATABASE_URL names), one fresh
-database per module, the real dbt manifest, and real Dagster runs on an ephemeral instance."""
+"""Fixtures shared by both tiers, and the tiers themselves: every test under tests/unit/ is marked `unit` (no
+database, no dbt run), every test under tests/integration/ `integration` (real Postgres, dbt, Dagster, GX).
+
+The dbt manifest is prepared once per session (unit tests that load the definitions ask for it; every
+integration test gets it through tests/integration/conftest.py). Postgres is only started by the fixtures in
+tests/integration/conftest.py, so `pytest -m unit` never starts it."""
 
 from __future__ import annotations
 
 import fcntl
-import os
-import uuid
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
-from dagster import DagsterInstance
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from dagster_project.dbt_project import ensure_manifest
-from dagster_project.settings import DBT_PROJECT_DIR, Settings, get_settings
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
+
+TIERS = ("unit", "integration")
+# `dbt parse` never connects: an address nobody listens on keeps the embedded Postgres from starting.
+PARSE_ONLY_URL = "postgresql://coliseum@127.0.0.1:9/coliseum_unit"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def dbt_manifest() -> Path:
-    # pytest-xdist workers share dbt/target: one parses, the others wait and read its manifest.
-    with open(DBT_PROJECT_DIR / ".manifest.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return ensure_manifest()
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(root).parts
+        if relative and relative[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, relative[0]))
 
 
 @pytest.fixture(scope="session")
-def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    configured = os.environ.get("COLISEUM_DATABASE_URL")
-    if configured:
-        yield configured
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
-    yield server.get_uri()
-    server.cleanup()
+def offline_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings for code that needs no database (definitions, plans, dbt args)."""
+    home = tmp_path_factory.mktemp("coliseum_offline")
+    return Settings.from_env({"COLISEUM_DATABASE_URL": PARSE_ONLY_URL, "COLISEUM_HOME": str(home)})
 
 
-@dataclass
-class TestDatabase:
-    url: str
-    settings: Settings
-    instance: DagsterInstance
-    home: Path
+@pytest.fixture(scope="session")
+def dbt_manifest(offline_settings: Settings) -> Path:
+    from dagster_project.defs.dbt.project import ensure_manifest
+    from dagster_project.defs.resources import build_resources
 
-    def connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=True)
-
-    def query(self, statement: str, params: tuple | dict | None = None) -> list[tuple]:
-        with self.connect() as conn:
-            return conn.execute(statement, params).fetchall()
-
-
-def _create_database(admin_url: str) -> str:
-    name = f"coliseum_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return make_conninfo(admin_url, dbname=name)
-
-
-def _drop_database(admin_url: str, url: str) -> None:
-    name = conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
-@pytest.fixture(scope="module")
-def database(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
-    """A fresh database with the sources created; the environment points every component at it."""
-    from dagster_project.sources import init_db
-
-    url = _create_database(admin_url)
-    home = tmp_path_factory.mktemp("coliseum_home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COLISEUM_DATABASE_URL", url)
-        mp.setenv("COLISEUM_HOME", str(home))
-        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        settings = get_settings()
-        init_db(url, settings)
-        with DagsterInstance.ephemeral() as instance:
-            yield TestDatabase(url, settings, instance, home)
-    _drop_database(admin_url, url)
-
-
-AS_OF = date(2026, 11, 20)
+    # pytest-xdist workers share dbt/target: one parses, the others wait and read its manifest.
+    with open(DBT_PROJECT_DIR / ".manifest.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return ensure_manifest(build_resources(offline_settings)["dbt"])

@@ -11,15 +11,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from dagster import build_sensor_context
 
-from dagster_project.generate import generate
-from dagster_project.nightly import nightly_plan
-from dagster_project.publish import current_publication
-from dagster_project.quality.alerts import dispatch, freshness_alerts, run_alerts
-from dagster_project.resources import PostgresResource
-from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
-from dagster_project.settings import get_settings
-from tests.conftest import AS_OF
-from tests.helpers import follow, new_id
+from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipeline
+from dagster_project.defs.alerts.alerts import dispatch, freshness_alerts, run_alerts
+from dagster_project.defs.alerts.sensors import coliseum_alerts
+from dagster_project.defs.nightly.plan import nightly_plan
+from dagster_project.defs.publish.publication import current_publication
+from dagster_project.defs.resources import ColiseumResource
+from dagster_project.devtools.generate import generate
+from dagster_project.settings import Settings
+from tests.support.database import AS_OF
+from tests.support.helpers import follow, new_id, quiet
 
 D = AS_OF
 
@@ -47,39 +48,37 @@ def webhook():
     server.shutdown()
 
 
-DATABASE: dict = {}
-
-
 @pytest.fixture(scope="module")
 def baseline(database):
-    DATABASE["instance"] = database.instance
     with database.connect() as conn:
         generate(conn, database.settings, events=2000, days=10, seed=21, end_date=D)
-    return run_pipeline(database.url, database.settings, [D], database.instance)
+    return run_pipeline(database.settings, [D], database.instance)
 
 
 @pytest.fixture
-def alert_env(monkeypatch, tmp_path, webhook):
-    log = tmp_path / "alerts.jsonl"
-    monkeypatch.setenv("COLISEUM_ALERT_LOG", str(log))
-    monkeypatch.setenv("COLISEUM_ALERT_WEBHOOK_URL", webhook)
+def alerting(database, tmp_path, webhook) -> Settings:
+    """The database's settings with an alert log of this test and the loopback webhook."""
     Receiver.received.clear()
-    return log
+    return database.settings.with_changes(alert_log=tmp_path / "alerts.jsonl", alert_webhook_url=webhook)
 
 
-def publish_stage() -> list[str]:
+def publish_stage(database, settings: Settings) -> list[str]:
     """Only the publish run (candidate, audits, switch): the boards of D are already built."""
-    return execute_plan(nightly_plan([D])[2:], D, DATABASE["instance"], log=lambda _m: None)
+    return execute_plan(settings, nightly_plan([D])[2:], D, database.instance, log=quiet)
+
+
+def forced(settings: Settings, check: str) -> Settings:
+    """The force-fail drill: `check` fails on purpose."""
+    return settings.with_changes(audit_force_fail=frozenset({check}))
 
 
 def lines(log) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def test_failed_warning_check_in_a_successful_run_alerts_once(database, baseline, alert_env, monkeypatch):
-    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "volume_anomaly")
-    run_ids = publish_stage()  # a failed warning does not fail the run
-    settings = get_settings()
+def test_failed_warning_check_in_a_successful_run_alerts_once(database, baseline, alerting):
+    settings = forced(alerting, "volume_anomaly")
+    run_ids = publish_stage(database, settings)  # a failed warning does not fail the run
     with database.connect() as conn:
         sent = dispatch(conn, settings, run_alerts(database.instance, run_ids))
         assert dispatch(conn, settings, run_alerts(database.instance, run_ids)) == []
@@ -93,20 +92,20 @@ def test_failed_warning_check_in_a_successful_run_alerts_once(database, baseline
     assert "volume_anomaly" in posted["text"]
     assert posted["coliseum"]["run_id"] in run_ids
     assert posted["coliseum"]["asset"] == "coliseum/publication_candidate"
-    assert sorted(entry["check"] for entry in lines(alert_env)) == ["artists_without_profile", "volume_anomaly"]
+    assert sorted(entry["check"] for entry in lines(settings.alert_log)) == [
+        "artists_without_profile",
+        "volume_anomaly",
+    ]
 
 
-def test_blocking_failure_alerts_from_the_sensor_with_check_rows_and_run(database, baseline, alert_env, monkeypatch):
-    from dagster_project.sensors import coliseum_alerts
-
-    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "gx_leaderboard_suite")
+def test_blocking_failure_alerts_from_the_sensor_with_check_rows_and_run(database, baseline, alerting):
+    settings = forced(alerting, "gx_leaderboard_suite")
     with pytest.raises(PipelineRunError) as failure:
-        publish_stage()
-    with build_sensor_context(
-        instance=database.instance, resources={"postgres": PostgresResource(database_url=database.url)}
-    ) as context:
+        publish_stage(database, settings)
+    resources = {"coliseum": ColiseumResource.from_settings(settings)}
+    with build_sensor_context(instance=database.instance, resources=resources) as context:
         coliseum_alerts(context)
-    alerts = lines(alert_env)
+    alerts = lines(settings.alert_log)
     check = next(a for a in alerts if a["kind"] == "check_failed" and a["check"] == "gx_leaderboard_suite")
     assert check["severity"] == "error"
     assert check["partition"] == D.isoformat()
@@ -114,31 +113,29 @@ def test_blocking_failure_alerts_from_the_sensor_with_check_rows_and_run(databas
     assert check["failing_count"] >= 1
     assert any(a["kind"] == "run_failed" for a in alerts)
     assert len(Receiver.received) == len(alerts)
-    with build_sensor_context(
-        instance=database.instance, resources={"postgres": PostgresResource(database_url=database.url)}
-    ) as context:
+    with build_sensor_context(instance=database.instance, resources=resources) as context:
         coliseum_alerts(context)
-    assert len(lines(alert_env)) == len(alerts), "a second tick sends nothing again"
+    assert len(lines(settings.alert_log)) == len(alerts), "a second tick sends nothing again"
 
 
-def test_misconfigured_webhook_does_not_block_publishing(database, baseline, alert_env, monkeypatch):
+def test_misconfigured_webhook_does_not_block_publishing(database, baseline, alerting):
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
-    monkeypatch.setenv("COLISEUM_ALERT_WEBHOOK_URL", dead)
+    settings = alerting.with_changes(alert_webhook_url=dead)
     with database.connect() as conn:
         before = current_publication(conn, database.settings).publication_id
-    run_ids = publish_stage()
+    run_ids = publish_stage(database, settings)
     with database.connect() as conn:
         assert current_publication(conn, database.settings).publication_id > before
-        sent = dispatch(conn, get_settings(), run_alerts(database.instance, run_ids))
+        sent = dispatch(conn, settings, run_alerts(database.instance, run_ids))
     assert [a.check for a in sent] == ["artists_without_profile"]
-    kinds = [entry["kind"] for entry in lines(alert_env)]
+    kinds = [entry["kind"] for entry in lines(settings.alert_log)]
     assert kinds == ["check_failed", "sink_failed"]
 
 
 def test_freshness_and_backlog(database, baseline):
-    settings = get_settings()
+    settings = database.settings
     now = datetime.now(UTC)
     with database.connect() as conn:
         assert freshness_alerts(conn, settings, now) == []
@@ -153,7 +150,7 @@ def test_freshness_and_backlog(database, baseline):
 def test_entries_dated_ahead_are_named_and_infinite_dates_never_crash(database, baseline):
     """An entry dated more than a day ahead is not yet due: a backlog warning names it. A created_at of
     +infinity (quarantined when swept) must not break the freshness tick."""
-    settings = get_settings()
+    settings = database.settings
     now = datetime.now(UTC)
     with database.connect() as conn:
         ahead = follow(conn, new_id(), new_id(), now + timedelta(days=3))

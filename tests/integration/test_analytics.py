@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from dagster_project.runner import run_pipeline
-from tests.conftest import AS_OF
-from tests.helpers import follow, insert_entry, insert_profile, new_id
+from dagster_project.app.runner import run_pipeline
+from tests.support.database import AS_OF
+from tests.support.helpers import dict_rows, follow, insert_entry, insert_profile, new_id, quiet
 
 D = AS_OF
 MIDNIGHT = datetime.combine(D, time(), tzinfo=UTC)
@@ -96,14 +96,13 @@ def built(database):
         pay(conn, U2, at(0, 15), "treasury.refund", 300, refunded_transaction_id=p5)  # P5 never completed
         pay(conn, U1, at(0, 16), "treasury.refund", 500, status="pending", refunded_transaction_id=p1)
         follow(conn, Y, U5, at(0, 17))
-    run_pipeline(database.url, database.settings, [D], database.instance, log=lambda _msg: None)
+    run_pipeline(database.settings, [D], database.instance, log=quiet)
     return database
 
 
 def rows(database, statement: str, params=()) -> list[dict]:
     with database.connect() as conn:
-        cur = conn.execute(statement, params)
-        return [dict(zip([c.name for c in cur.description], row, strict=True)) for row in cur.fetchall()]
+        return dict_rows(conn, statement, params)
 
 
 def test_revenue_summary_applies_the_money_rules(built):

@@ -12,29 +12,28 @@ import pytest
 from dagster import AssetCheckKey, AssetKey
 from dbt.cli.main import dbtRunner
 
-from dagster_project.dbt_project import coliseum_dbt
-from dagster_project.dbt_vars import daily_vars
-from dagster_project.generate import generate
-from dagster_project.nightly import nightly_plan
-from dagster_project.publish import current_publication
-from dagster_project.quality.audits import window_start_sql
-from dagster_project.quality.gx_suites import run_suite
-from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
-from tests.conftest import AS_OF
+from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipeline
+from dagster_project.db.connection import dbt_env
+from dagster_project.defs.dbt.project import coliseum_dbt
+from dagster_project.defs.dbt.vars import daily_vars
+from dagster_project.defs.nightly.plan import nightly_plan
+from dagster_project.defs.publish.publication import current_publication
+from dagster_project.defs.quality.audits import window_start_sql
+from dagster_project.defs.quality.gx import run_suite
+from dagster_project.devtools.generate import generate
+from dagster_project.settings import environment
+from tests.support.database import AS_OF
+from tests.support.helpers import quiet
 
 D = AS_OF
 PLAN = nightly_plan([D])
-
-
-def quiet(*_args) -> None:
-    pass
 
 
 @pytest.fixture(scope="module")
 def built(database):
     with database.connect() as conn:
         generate(conn, database.settings, events=2500, days=12, seed=13, end_date=D)
-    return run_pipeline(database.url, database.settings, [D], database.instance)
+    return run_pipeline(database.settings, [D], database.instance)
 
 
 def corrupt_one_row(database, table: str, change: str, where: str, name: str) -> str:
@@ -122,11 +121,13 @@ def test_strength_that_differs_from_its_mutations_blocks_publish(database, built
     )
     try:
         with pytest.raises(PipelineRunError) as failure:
-            execute_plan(PLAN[2:], D, database.instance, log=quiet)
+            execute_plan(database.settings, PLAN[2:], D, database.instance, log=quiet)
         assert "gx_strength_suite" in str(failure.value) and artist in str(failure.value)
         assert live_publication(database) == before
     finally:
-        execute_plan(PLAN[1:2], D, database.instance, log=quiet)  # rebuild the windows from the rollups
+        execute_plan(
+            database.settings, PLAN[1:2], D, database.instance, log=quiet
+        )  # rebuild the windows from the rollups
 
 
 def test_revenue_that_differs_from_its_payments_blocks_publish(database, built):
@@ -140,11 +141,11 @@ def test_revenue_that_differs_from_its_payments_blocks_publish(database, built):
     )
     try:
         with pytest.raises(PipelineRunError) as failure:
-            execute_plan(PLAN[2:], D, database.instance, log=quiet)
+            execute_plan(database.settings, PLAN[2:], D, database.instance, log=quiet)
         assert "gx_revenue_suite" in str(failure.value) and artist in str(failure.value)
         assert live_publication(database) == before
     finally:
-        execute_plan(PLAN[1:2], D, database.instance, log=quiet)
+        execute_plan(database.settings, PLAN[1:2], D, database.instance, log=quiet)
 
 
 def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(database, built, tmp_path):
@@ -158,21 +159,22 @@ def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(d
     )
     try:
         day_vars = daily_vars(D, D + timedelta(days=1), "test", database.settings)
-        result = dbtRunner().invoke(
-            [
-                "test",
-                "--select",
-                "int_treasury_transactions,test_name:payments_match_staging",
-                "--vars",
-                json.dumps(day_vars),
-                "--project-dir",
-                str(coliseum_dbt.project_dir),
-                "--profiles-dir",
-                str(coliseum_dbt.profiles_dir),
-                "--target-path",
-                str(tmp_path),
-            ]
-        )
+        with environment(dbt_env(database.url, database.settings)):  # dbt in-process reads os.environ
+            result = dbtRunner().invoke(
+                [
+                    "test",
+                    "--select",
+                    "int_treasury_transactions,test_name:payments_match_staging",
+                    "--vars",
+                    json.dumps(day_vars),
+                    "--project-dir",
+                    str(coliseum_dbt.project_dir),
+                    "--profiles-dir",
+                    str(coliseum_dbt.profiles_dir),
+                    "--target-path",
+                    str(tmp_path),
+                ]
+            )
         [test] = result.result.results
         assert test.status == "fail" and test.failures == 2
         with database.connect() as conn:
@@ -182,7 +184,7 @@ def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(d
             ("not a staged payment", payment),
         ]
     finally:
-        execute_plan(PLAN[:2], D, database.instance, log=quiet)  # rebuild the day and its windows
+        execute_plan(database.settings, PLAN[:2], D, database.instance, log=quiet)  # rebuild the day and its windows
 
 
 def test_volume_drop_warns_and_still_publishes(database, built):
@@ -193,9 +195,9 @@ def test_volume_drop_warns_and_still_publishes(database, built):
         ).rowcount
     assert dropped > 0
     try:
-        run_ids = execute_plan(PLAN[2:], D, database.instance, log=quiet)
+        run_ids = execute_plan(database.settings, PLAN[2:], D, database.instance, log=quiet)
     finally:
-        execute_plan(PLAN[1:2], D, database.instance, log=quiet)
+        execute_plan(database.settings, PLAN[1:2], D, database.instance, log=quiet)
     assert live_publication(database) > before
     evaluation = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "volume_anomaly")]

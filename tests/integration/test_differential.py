@@ -20,11 +20,10 @@ from dagster import DagsterInstance
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dagster_project.generate import generate
-from dagster_project.settings import get_settings
-from dagster_project.sources import init_db
-from tests.conftest import AS_OF, TestDatabase, _create_database, _drop_database
-from tests.scenario import INTERRUPTIONS, Log, assert_each_entry_once, assert_equals_full_rebuild, at, run_night
+from dagster_project.db.migrations import init_db
+from dagster_project.devtools.generate import generate
+from tests.support.database import AS_OF, TestDatabase, create_database, drop_database, settings_for
+from tests.support.scenario import INTERRUPTIONS, Log, assert_each_entry_once, assert_equals_full_rebuild, at, run_night
 
 DEEP = os.environ.get("COLISEUM_DIFFERENTIAL_DEEP") == "1"
 EXAMPLES = int(os.environ.get("COLISEUM_DIFFERENTIAL_EXAMPLES", "2"))
@@ -126,12 +125,12 @@ def fresh(admin_url, tmp_path_factory):
     opened: list[str] = []
 
     def open_database() -> tuple[str, Path]:
-        opened.append(_create_database(admin_url))
+        opened.append(create_database(admin_url))
         return opened[-1], tmp_path_factory.mktemp("differential")
 
     yield open_database
     for url in opened:
-        _drop_database(admin_url, url)
+        drop_database(admin_url, url)
 
 
 @settings(
@@ -145,11 +144,8 @@ def fresh(admin_url, tmp_path_factory):
 @given(data=st.data())
 def test_night_by_night_equals_a_full_rebuild(fresh, data):
     url, home = fresh()
-    with pytest.MonkeyPatch.context() as env, DagsterInstance.ephemeral() as instance:
-        env.setenv("COLISEUM_DATABASE_URL", url)
-        env.setenv("COLISEUM_HOME", str(home))
-        env.setenv("DAGSTER_HOME", str(home / "dagster_home"))
-        database = TestDatabase(url, get_settings(), instance, home)
+    with DagsterInstance.ephemeral() as instance:
+        database = TestDatabase(url, settings_for(url, home), instance, home)
         init_db(url, database.settings)
         with database.connect() as conn:  # a small network's history, so boards have ranks and ties
             generate(

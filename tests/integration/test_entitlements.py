@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from dagster_project.generate import generate
-from dagster_project.publish import PUBLISHED_NAMES
-from dagster_project.runner import run_pipeline
-from tests.conftest import AS_OF
-from tests.helpers import new_id
+from dagster_project.app.runner import run_pipeline
+from dagster_project.contract import PUBLISHED_NAMES
+from dagster_project.devtools.generate import generate
+from tests.support.database import AS_OF
+from tests.support.helpers import new_id, quiet
 
 D = AS_OF
 ROLE = "authenticated"
@@ -31,7 +31,7 @@ def published(database):
         # must take that away from every raw relation.
         conn.execute(f"alter default privileges in schema public grant select on tables to {ROLE}")
         generate(conn, database.settings, events=3000, days=2, seed=5, end_date=D)
-    run_pipeline(database.url, database.settings, [D], database.instance, log=lambda _msg: None)
+    run_pipeline(database.settings, [D], database.instance, log=quiet)
     later = datetime.now(UTC) + timedelta(days=30)
     with database.connect() as conn:
         for user, plan, expires, depth in (

@@ -6,24 +6,22 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from dagster_project.generate import generate
-from dagster_project.nightly import nightly_plan
-from dagster_project.publish import BOARD_NAMES, current_publication, publish, stage_candidate
-from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
-from tests.conftest import AS_OF
-from tests.helpers import table_rows
+from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipeline
+from dagster_project.contract import BOARD_NAMES
+from dagster_project.defs.nightly.plan import nightly_plan
+from dagster_project.defs.publish.publication import current_publication, publish, stage_candidate
+from dagster_project.devtools.generate import generate
+from tests.support.database import AS_OF
+from tests.support.helpers import COLISEUM, cli_env, quiet, run_cli, table_rows
 
 D = AS_OF
-COLISEUM = str(Path(sys.executable).parent / "coliseum")
 UNION = " union all ".join(f"select as_of_date from public.{name}" for name in BOARD_NAMES)
 
 
@@ -34,26 +32,17 @@ def published_state(database) -> dict[str, list[tuple]]:
     return state
 
 
-def cli_env(database) -> dict[str, str]:
-    return {
-        **os.environ,
-        "COLISEUM_DATABASE_URL": database.url,
-        "COLISEUM_HOME": str(database.home),
-        "DAGSTER_HOME": str(database.home / "dagster_home"),
-    }
-
-
 @pytest.fixture(scope="module")
 def published(database):
     with database.connect() as conn:
         generate(conn, database.settings, events=3000, days=20, seed=9, end_date=D)
-    run_pipeline(database.url, database.settings, [D - timedelta(days=1)], database.instance)
+    run_pipeline(database.settings, [D - timedelta(days=1)], database.instance)
     return published_state(database)
 
 
 def test_failed_blocking_check_keeps_the_publication(database, published):
     plan = nightly_plan([D])
-    execute_plan(plan[:2], D, database.instance, log=lambda _m: None)
+    execute_plan(database.settings, plan[:2], D, database.instance, log=quiet)
     with database.connect() as conn:
         # Corrupt the build: the leader of board A/7d is pushed to rank 2, leaving a gap at 1.
         leader = conn.execute(
@@ -62,7 +51,7 @@ def test_failed_blocking_check_keeps_the_publication(database, published):
             (D,),
         ).fetchone()[0]
     with pytest.raises(PipelineRunError) as failure:
-        execute_plan(plan[2:], D, database.instance, log=lambda _m: None)
+        execute_plan(database.settings, plan[2:], D, database.instance, log=quiet)
     message = str(failure.value)
     assert "gx_leaderboard_suite" in message and "a_7d" in message and leader in message
     assert published_state(database) == published
@@ -70,14 +59,13 @@ def test_failed_blocking_check_keeps_the_publication(database, published):
         assert current_publication(conn, database.settings).as_of_date == D - timedelta(days=1)
 
 
-def test_forced_gate_failure_then_recovery(database, published, monkeypatch):
+def test_forced_gate_failure_then_recovery(database, published):
     plan = nightly_plan([D])
-    monkeypatch.setenv("COLISEUM_AUDIT_FORCE_FAIL", "gx_strength_suite")
+    drill = database.settings.with_changes(audit_force_fail=frozenset({"gx_strength_suite"}))
     with pytest.raises(PipelineRunError, match="gx_strength_suite"):
-        execute_plan(plan[2:], D, database.instance, log=lambda _m: None)
+        execute_plan(drill, plan[2:], D, database.instance, log=quiet)
     assert published_state(database) == published
-    monkeypatch.delenv("COLISEUM_AUDIT_FORCE_FAIL")
-    execute_plan(plan[1:], D, database.instance, log=lambda _m: None)  # rebuild the corrupted boards, publish
+    execute_plan(database.settings, plan[1:], D, database.instance, log=quiet)  # rebuild the corrupted boards, publish
     assert {r[0] for r in database.query(UNION)} == {D}
 
 
@@ -142,7 +130,7 @@ def test_killed_run_leaves_publication_and_next_run_recovers(database, published
     before = published_state(database)
     process = subprocess.Popen(
         [COLISEUM, "run", "--date", D.isoformat()],
-        env=cli_env(database),
+        env=cli_env(database.settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -155,9 +143,7 @@ def test_killed_run_leaves_publication_and_next_run_recovers(database, published
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL
     assert published_state(database) == before
-    done = subprocess.run(
-        [COLISEUM, "run", "--date", D.isoformat()], env=cli_env(database), capture_output=True, text=True, timeout=600
-    )
+    done = run_cli(database.settings, "run", "--date", D.isoformat())
     assert done.returncode == 0, done.stdout + done.stderr
     assert {r[0] for r in database.query(UNION)} == {D}
 
@@ -166,7 +152,7 @@ def test_two_runs_at_once_do_not_corrupt(database, published):
     runs = [
         subprocess.Popen(
             [COLISEUM, "run", "--date", D.isoformat()],
-            env=cli_env(database),
+            env=cli_env(database.settings),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

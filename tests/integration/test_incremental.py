@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from dagster import DagsterInstance
 
-from dagster_project.generate import generate
-from dagster_project.publish import PUBLISHED_NAMES
-from dagster_project.runner import run_pipeline
-from tests.conftest import AS_OF
-from tests.helpers import table_rows
+from dagster_project.app.runner import run_pipeline
+from dagster_project.contract import PUBLISHED_NAMES
+from dagster_project.devtools.generate import generate
+from tests.support.database import AS_OF
+from tests.support.helpers import quiet, table_rows
 
 D = AS_OF
 ORDER = {
@@ -39,20 +39,19 @@ def published_state(database) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def states(database):
-    quiet = {"log": lambda _msg: None}
     with database.connect() as conn:
         generate(conn, database.settings, events=6000, days=12, seed=23, end_date=D - timedelta(days=1))
-    run_pipeline(database.url, database.settings, [D - timedelta(days=1)], database.instance, **quiet)
+    run_pipeline(database.settings, [D - timedelta(days=1)], database.instance, log=quiet)
     with database.connect() as conn:  # the new day arrives after yesterday's publication
         generate(conn, database.settings, events=600, days=1, seed=24, end_date=D)
-    run_pipeline(database.url, database.settings, [D], database.instance, **quiet)
+    run_pipeline(database.settings, [D], database.instance, log=quiet)
     incremental = published_state(database)
 
     with database.connect() as conn:  # empty pipeline state: no build schema, nothing marked processed
         conn.execute(f"drop schema {database.settings.build_schema} cascade")
         conn.execute("update public.passport_entries set coliseum_processed_at = null")
     with DagsterInstance.ephemeral() as fresh:
-        run_pipeline(database.url, database.settings, [D - timedelta(days=1), D], fresh, **quiet)
+        run_pipeline(database.settings, [D - timedelta(days=1), D], fresh, log=quiet)
     return incremental, published_state(database)
 
 

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from dagster_project.generate import generate
-from dagster_project.publish import BOARDS, board_name
-from dagster_project.runner import run_pipeline
-from tests import oracle
-from tests.conftest import AS_OF
-from tests.helpers import follow, insert_entry, insert_profile, new_id
+from dagster_project.app.runner import run_pipeline
+from dagster_project.contract import BOARDS, board_name
+from dagster_project.devtools.generate import generate
+from tests.support import oracle
+from tests.support.database import AS_OF
+from tests.support.helpers import dict_rows, follow, insert_entry, insert_profile, new_id
 
 D = AS_OF
 MIDNIGHT = datetime.combine(D, time(), tzinfo=UTC)
@@ -60,7 +60,7 @@ def built(database):
                 "refunded_transaction_id": purchase,
             },
         )
-    summary = run_pipeline(database.url, database.settings, [D - timedelta(days=1), D], database.instance)
+    summary = run_pipeline(database.settings, [D - timedelta(days=1), D], database.instance)
     with database.connect() as conn:
         entries = oracle.load_entries(conn)
         profiles = oracle.load_profiles(conn)
@@ -69,9 +69,7 @@ def built(database):
 
 def published(database, name: str) -> list[dict]:
     with database.connect() as conn:
-        cur = conn.execute(f"select * from public.{name}")
-        columns = [c.name for c in cur.description]
-        return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+        return dict_rows(conn, f"select * from public.{name}")
 
 
 def board_row(database, domain: str, window: str, entity_id: str) -> dict | None:

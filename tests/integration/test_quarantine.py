@@ -6,11 +6,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from dagster_project.generate import generate, generate_bad_rows
-from dagster_project.nightly import DAILY_JOB, Step
-from dagster_project.runner import execute_plan
-from tests.conftest import AS_OF
-from tests.helpers import insert_entry, new_id
+from dagster_project.app.runner import execute_plan
+from dagster_project.defs.nightly.plan import DAILY_JOB, Step
+from dagster_project.devtools.generate import generate, generate_bad_rows
+from tests.support.database import AS_OF
+from tests.support.helpers import insert_entry, new_id, quiet
 
 D = AS_OF
 DAYS = 5
@@ -40,7 +40,7 @@ REASONS = (
 def run_days(database) -> None:
     first = D - timedelta(days=DAYS - 1)
     plan = [[Step(DAILY_JOB, partition_range=(first.isoformat(), D.isoformat()))]]
-    execute_plan(plan, D, database.instance, log=lambda _msg: None)
+    execute_plan(database.settings, plan, D, database.instance, log=quiet)
 
 
 # Text that looks like SQL is data: ordinary titles and comments, and an injection attempt too.

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from dagster_project.generate import generate
-from dagster_project.late_data import late_days
-from dagster_project.nightly import DAILY_JOB, WINDOWS_JOB, Step
-from dagster_project.runner import execute_plan, run_pipeline
-from tests.conftest import AS_OF
-from tests.helpers import follow, insert_profile, new_id, table_rows
+from dagster_project.app.runner import execute_plan, run_pipeline
+from dagster_project.defs.nightly.pending import late_days
+from dagster_project.defs.nightly.plan import DAILY_JOB, WINDOWS_JOB, Step
+from dagster_project.devtools.generate import generate
+from tests.support.database import AS_OF
+from tests.support.helpers import follow, insert_profile, new_id, quiet, table_rows
 
 D = AS_OF
 LATE_ARTIST, FAN = new_id(), new_id()
@@ -60,13 +60,13 @@ def built(database):
         generate(conn, database.settings, events=2500, days=20, seed=5, end_date=D)
         insert_profile(conn, LATE_ARTIST, "Late Artist")
         follow(conn, LATE_ARTIST, FAN, datetime.combine(D - timedelta(days=10), time(12), tzinfo=UTC))
-    return run_pipeline(database.url, database.settings, [D], database.instance)
+    return run_pipeline(database.settings, [D], database.instance)
 
 
 def test_rerun_gives_identical_tables(database, built):
     before = snapshot(database)
     assert all(before.values()), "every snapshotted relation has rows"
-    run_pipeline(database.url, database.settings, [D], database.instance)
+    run_pipeline(database.settings, [D], database.instance)
     assert snapshot(database) == before
 
 
@@ -90,7 +90,7 @@ def test_late_event_counts_only_after_its_day_is_rerun(database, built):
         [Step(DAILY_JOB, partition_key=late_day.isoformat())],
         [Step(WINDOWS_JOB, partition_key=f"{D}|7d")],
     ]
-    execute_plan(plan, D, database.instance, log=lambda _msg: None)
+    execute_plan(database.settings, plan, D, database.instance, log=quiet)
     assert score(history(database, "7d"), "A", LATE_ARTIST) == Decimal("1.2")
     assert history(database, "30d") == thirty_before
     assert history(database, "alltime") == alltime_before
@@ -98,7 +98,7 @@ def test_late_event_counts_only_after_its_day_is_rerun(database, built):
         assert late_days(conn, database.settings) == []
 
     # The full nightly plan then brings every window and the publication up to date.
-    run_pipeline(database.url, database.settings, [D], database.instance)
+    run_pipeline(database.settings, [D], database.instance)
     assert score(history(database, "30d"), "A", LATE_ARTIST) == Decimal("2.4")
     with database.connect() as conn:
         published = conn.execute(
@@ -139,7 +139,7 @@ def test_late_first_day_moves_alltime_fans(database, built):
         follow(conn, str(artist), new_id(), datetime.combine(late_day, time(10), tzinfo=UTC))
         assert late_days(conn, database.settings) == [late_day]
 
-    run_pipeline(database.url, database.settings, [D], database.instance)
+    run_pipeline(database.settings, [D], database.instance)
 
     with database.connect() as conn:
         after = conn.execute(
@@ -203,13 +203,14 @@ def test_erased_day_makes_earlier_totals_current_again(database, built):
             (artist, erased_day),
         ).rowcount
         assert erased > 0
-    execute_plan([[Step(DAILY_JOB, partition_key=erased_day.isoformat())]], D, database.instance, log=lambda _m: None)
+    erase = [[Step(DAILY_JOB, partition_key=erased_day.isoformat())]]
+    execute_plan(database.settings, erase, D, database.instance, log=quiet)
     with database.connect() as conn:
         totals = conn.execute(DOMAIN_TOTALS).fetchall()
         assert totals == conn.execute(DOMAIN_TOTALS_REFERENCE).fetchall()
         current = [row for row in totals if (row[0], row[1]) == (artist, domain) and row[6] is None]
         assert len(current) == 1 and current[0][2] < erased_day
-    run_pipeline(database.url, database.settings, [D], database.instance)
+    run_pipeline(database.settings, [D], database.instance)
     with database.connect() as conn:
         strength = conn.execute(
             "select strength, event_count, unique_fans from coliseum.coliseum_domain_strength "
@@ -233,9 +234,9 @@ def test_statistics_are_refreshed_only_when_a_build_is_a_large_part_of_the_table
     analyzed = _staging_analyzes(database)
     assert analyzed >= 1, "the first build of the history analyzed the staged log"
     one_day = [[Step(DAILY_JOB, partition_key=(D - timedelta(days=5)).isoformat())]]
-    execute_plan(one_day, D, database.instance, log=lambda _msg: None)
+    execute_plan(database.settings, one_day, D, database.instance, log=quiet)
     assert _staging_analyzes(database) == analyzed
 
     every_day = [[Step(DAILY_JOB, partition_range=(built.days[0].isoformat(), built.days[-1].isoformat()))]]
-    execute_plan(every_day, D, database.instance, log=lambda _msg: None)
+    execute_plan(database.settings, every_day, D, database.instance, log=quiet)
     assert _staging_analyzes(database) == analyzed + 1

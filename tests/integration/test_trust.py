@@ -7,38 +7,33 @@ below then check the specific values each scenario broke."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from dagster_project.generate import generate
-from dagster_project.late_data import late_days, pending_days
-from dagster_project.nightly import nightly_plan
-from dagster_project.publish import OlderPublicationError, current_publication, publish, stage_candidate
-from dagster_project.quality.alerts import freshness_alerts, run_alerts
-from dagster_project.runner import PipelineRunError, execute_plan, run_pipeline
-from dagster_project.verify import verify
-from tests.conftest import AS_OF
-from tests.scenario import Log, assert_each_entry_once, assert_equals_full_rebuild, at, kill_partway, run_night
+from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipeline
+from dagster_project.app.verify import verify
+from dagster_project.defs.alerts.alerts import freshness_alerts, run_alerts
+from dagster_project.defs.nightly.pending import late_days, pending_days
+from dagster_project.defs.nightly.plan import nightly_plan
+from dagster_project.defs.publish.publication import (
+    OlderPublicationError,
+    current_publication,
+    publish,
+    stage_candidate,
+)
+from dagster_project.devtools.generate import generate
+from tests.support.database import AS_OF
+from tests.support.helpers import quiet, run_cli
+from tests.support.scenario import Log, assert_each_entry_once, assert_equals_full_rebuild, at, kill_partway, run_night
 
 D1, D2, D3, D4 = (AS_OF - timedelta(days=n) for n in (3, 2, 1, 0))
-COLISEUM = str(Path(sys.executable).parent / "coliseum")
-QUIET = {"log": lambda _m: None}
 
 
 def cli(database, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "COLISEUM_DATABASE_URL": database.url,
-        "COLISEUM_HOME": str(database.home),
-        "DAGSTER_HOME": str(database.home / "dagster_home"),
-    }
-    return subprocess.run([COLISEUM, *args], env=env, capture_output=True, text=True, timeout=600)
+    return run_cli(database.settings, *args)
 
 
 def published(database, name: str, where: str = "true", params: tuple = ()) -> list[tuple]:
@@ -90,7 +85,7 @@ def story(database):
         seen["alerts_with_poison"] = freshness_alerts(conn, database.settings)
     kill_partway(database, D2, "daily:0", database.instance)
     with pytest.raises(PipelineRunError) as refused:  # publishing over the killed day is refused
-        execute_plan(nightly_plan([D2])[-1:], D2, database.instance, **QUIET)
+        execute_plan(database.settings, nightly_plan([D2])[-1:], D2, database.instance, log=quiet)
     seen["publish_over_open_day"] = str(refused.value)
     run_night(database, D2)
     assert_equals_full_rebuild(database)
@@ -115,12 +110,9 @@ def story(database):
     assert_each_entry_once(database, D3)
 
     # Night 3 (as of D4): the future entry is due; the first run fails its checks, the next one retries.
-    os.environ["COLISEUM_AUDIT_FORCE_FAIL"] = "reconciliation"
-    try:
-        with pytest.raises(PipelineRunError) as failed:
-            run_night(database, D4)
-    finally:
-        del os.environ["COLISEUM_AUDIT_FORCE_FAIL"]
+    drill = database.settings.with_changes(audit_force_fail=frozenset({"reconciliation"}))
+    with pytest.raises(PipelineRunError) as failed:
+        run_night(database, D4, settings=drill)
     seen["failure"] = str(failed.value)
     seen["failed_run_ids"] = failed.value.run_ids
     seen["publication_after_failure"] = current_publication_date(database)
@@ -290,7 +282,7 @@ def test_verify_recompute_finds_a_hand_edited_value(story, database):
 def test_rerunning_a_past_day_republishes_the_live_date(story, database):
     """Last of the module: it leaves an older date published."""
     live = current_publication_date(database)
-    summary = run_pipeline(database.url, database.settings, [D2], database.instance, **QUIET)
+    summary = run_pipeline(database.settings, [D2], database.instance, log=quiet)
     assert summary.as_of_date == live == current_publication_date(database)
     assert_equals_full_rebuild(database)
     with database.connect() as conn:
@@ -298,7 +290,7 @@ def test_rerunning_a_past_day_republishes_the_live_date(story, database):
         with pytest.raises(OlderPublicationError, match=f"replace the live publication .* as of {live}"):
             publish(conn, database.settings, candidate)
     lines = []
-    run_pipeline(database.url, database.settings, [D2], database.instance, log=lines.append, publish_older=True)
+    run_pipeline(database.settings, [D2], database.instance, log=lines.append, publish_older=True)
     assert current_publication_date(database) == D2
     assert any(f"replacing the newer live publication as of {live}" in line for line in lines)
     assert_equals_full_rebuild(database)

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
+
+from dagster_project.settings import Settings
+
+COLISEUM = str(Path(sys.executable).parent / "coliseum")
+
+
+def quiet(*_args) -> None:
+    """A `log` for run_pipeline / execute_plan that prints nothing."""
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment of a `coliseum` subprocess: the real edge, where the settings are read again."""
+    return {**os.environ, **settings.as_env()}
+
+
+def run_cli(settings: Settings, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([COLISEUM, *args], env=cli_env(settings), capture_output=True, text=True, timeout=timeout)
 
 
 def new_id() -> str:
@@ -71,3 +92,8 @@ def table_rows(conn: psycopg.Connection, relation: str, order_by: str, exclude: 
     ]
     select = ", ".join(f'"{c}"' for c in columns)
     return conn.execute(f"select {select} from {relation} order by {order_by}").fetchall()
+
+
+def dict_rows(conn: psycopg.Connection, statement: str, params: tuple | dict = ()) -> list[dict]:
+    cur = conn.execute(statement, params)
+    return [dict(zip([c.name for c in cur.description], row, strict=True)) for row in cur.fetchall()]

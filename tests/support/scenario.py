@@ -12,12 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
-from dagster import AssetKey, DagsterInstance
+from dagster import DagsterInstance
 
-from dagster_project.generate import ENTRY_COLUMNS as COLUMNS
-from dagster_project.nightly import DAILY_JOB, WINDOWS_JOB
-from dagster_project.recompute import recompute
-from dagster_project.runner import run_pipeline
+from dagster_project.app.runner import definitions, run_pipeline
+from dagster_project.contract import build_key
+from dagster_project.defs.nightly.pending import plan_run
+from dagster_project.defs.nightly.plan import DAILY_JOB, WINDOWS_JOB
+from dagster_project.defs.quality.recompute import recompute
+from dagster_project.devtools.generate import ENTRY_COLUMNS as COLUMNS
+from dagster_project.settings import Settings
+from tests.support.helpers import quiet
 
 # A daily run killed after these models (in build order); the rest of the run never happened.
 DAILY_PREFIXES: tuple[tuple[str, ...], ...] = (
@@ -122,13 +126,19 @@ class Log:
         return self.insert(row)[0]
 
 
-def run_night(database, as_of: date, interrupt: str | None = None, instance: DagsterInstance | None = None):
+def run_night(
+    database,
+    as_of: date,
+    interrupt: str | None = None,
+    instance: DagsterInstance | None = None,
+    settings: Settings | None = None,
+):
     """One night: optionally a run killed partway (its steps up to the cut, as real Dagster runs), then a
-    normal run for `as_of` that must recover without manual cleanup."""
+    normal run for `as_of` that must recover without manual cleanup (with `settings`, e.g. a drill's)."""
     instance = instance or database.instance
     if interrupt:
         kill_partway(database, as_of, interrupt, instance)
-    return run_pipeline(database.url, database.settings, [as_of], instance, log=lambda _m: None)
+    return run_pipeline(settings or database.settings, [as_of], instance, log=quiet)
 
 
 def kill_partway(database, as_of: date, interrupt: str, instance: DagsterInstance) -> None:
@@ -136,11 +146,7 @@ def kill_partway(database, as_of: date, interrupt: str, instance: DagsterInstanc
     model's own transaction rolls back when killed inside it). `daily:i` cuts the plan's first daily run (the
     first load, or the oldest late day) after the i-th prefix of models; `windows` lets the daily runs finish
     and cuts before the windows; `no_publish` cuts after the windows."""
-    from dagster_project.database import export_dbt_env
-    from dagster_project.definitions import defs
-    from dagster_project.late_data import plan_run
-
-    export_dbt_env(database.url)
+    defs = definitions(database.settings)
     with database.connect() as conn:
         plan = plan_run(conn, database.settings, [as_of]).plan
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -154,7 +160,7 @@ def kill_partway(database, as_of: date, interrupt: str, instance: DagsterInstanc
             tags=step.run_tags(),
             run_config=quiet,
             raise_on_error=False,
-            asset_selection=[AssetKey(["coliseum", m]) for m in models],
+            asset_selection=[build_key(m) for m in models],
         )
         return
     for (step,) in stages:

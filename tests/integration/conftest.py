@@ -1,0 +1,48 @@
+"""Integration fixtures: a real Postgres (embedded, or the server COLISEUM_DATABASE_URL names), one fresh
+database per module, the real dbt manifest, and real Dagster runs on an ephemeral instance. Session fixtures
+here are only created when an integration test asks for them."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+from dagster_project.db.migrations import init_db
+from tests.support.database import TestDatabase, create_database, drop_database, settings_for
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _manifest(dbt_manifest: Path) -> Path:
+    return dbt_manifest
+
+
+@pytest.fixture(scope="session")
+def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("COLISEUM_DATABASE_URL")  # the test run's own edge: which server to test on
+    if configured:
+        yield configured
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def database(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+    """A fresh database with the sources created and the build schema migrated."""
+    url = create_database(admin_url)
+    home = tmp_path_factory.mktemp("coliseum_home")
+    settings = settings_for(url, home)
+    init_db(url, settings)
+    with DagsterInstance.ephemeral() as instance:
+        yield TestDatabase(url, settings, instance, home)
+    drop_database(admin_url, url)

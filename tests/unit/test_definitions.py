@@ -1,0 +1,138 @@
+"""The code location without a database: loads and validates, shows the lineage, exact dbt args, asset keys."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from dagster import AssetKey, Definitions
+
+from dagster_project.contract import (
+    BOARD_NAMES,
+    CANDIDATE_KEY,
+    PUBLISHED_NAMES,
+    STAGING_KEY,
+    build_key,
+    published_key,
+)
+from dagster_project.defs.dbt.assets import translator
+from dagster_project.defs.dbt.project import coliseum_dbt
+from dagster_project.defs.dbt.vars import daily_vars, dbt_build_args, window_vars
+from dagster_project.defs.nightly.plan import DAILY_JOB, PUBLISH_JOB, RECOMPUTE_JOB, WINDOWS_JOB
+
+
+@pytest.fixture(scope="module")
+def defs(dbt_manifest, offline_settings) -> Definitions:
+    from dagster_project.defs import build_defs
+
+    return build_defs(offline_settings)
+
+
+def test_definitions_load_and_validate(defs):
+    Definitions.validate_loadable(defs)
+    assert {job for job in (DAILY_JOB, WINDOWS_JOB, PUBLISH_JOB) if defs.resolve_job_def(job)} == {
+        DAILY_JOB,
+        WINDOWS_JOB,
+        PUBLISH_JOB,
+    }
+    assert defs.resolve_job_def(RECOMPUTE_JOB)
+    assert defs.resolve_schedule_def("coliseum_nightly").cron_schedule == "0 2 * * *"
+    assert defs.resolve_schedule_def("coliseum_weekly_recompute").cron_schedule == "0 5 * * 0"
+    for sensor in ("coliseum_nightly_chain", "coliseum_alerts", "coliseum_freshness"):
+        assert defs.resolve_sensor_def(sensor)
+
+
+def test_the_schedule_hour_comes_from_the_settings(dbt_manifest, offline_settings):
+    from dagster_project.defs import build_defs
+
+    defs = build_defs(offline_settings.with_changes(schedule_hour=22))
+    assert defs.resolve_schedule_def("coliseum_nightly").cron_schedule == "0 22 * * *"
+    assert defs.resolve_schedule_def("coliseum_weekly_recompute").cron_schedule == "0 1 * * 0"
+
+
+def test_lineage_from_passport_entries_to_each_board(defs):
+    graph = defs.resolve_asset_graph()
+    chain = [
+        AssetKey("passport_entries"),
+        AssetKey(["coliseum", "stg_passport__entries"]),
+        AssetKey(["coliseum", "coliseum_dna_mutations"]),
+        AssetKey(["coliseum", "int_artist_domain_daily"]),
+        AssetKey(["coliseum", "coliseum_domain_strength"]),
+        AssetKey(["coliseum", "coliseum_leaderboard_history"]),
+        AssetKey(["coliseum", "publication_candidate"]),
+    ]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert upstream in graph.get(downstream).parent_keys, f"{upstream} -> {downstream}"
+    # Every window's branch is in the lineage: the all-time running totals and the 7d/30d fan-days.
+    strength_parents = graph.get(AssetKey(["coliseum", "coliseum_domain_strength"])).parent_keys
+    assert {AssetKey(["coliseum", "int_artist_domain_totals"]), AssetKey(["coliseum", "int_artist_fans_daily"])} <= (
+        strength_parents
+    )
+    for name in BOARD_NAMES:
+        assert chain[-1] in graph.get(AssetKey(["published", name])).parent_keys
+    assert len(BOARD_NAMES) == 12
+
+
+def test_every_published_name_is_an_asset(defs):
+    keys = set(defs.resolve_asset_graph().get_all_asset_keys())
+    assert {published_key(name) for name in PUBLISHED_NAMES} <= keys
+    assert {CANDIDATE_KEY, STAGING_KEY} <= keys
+
+
+def test_translator_asset_keys():
+    assert translator.get_asset_key({"resource_type": "source", "name": "passport_entries"}) == AssetKey(
+        "passport_entries"
+    )
+    assert translator.get_asset_key({"resource_type": "model", "name": "stg_passport__entries"}) == STAGING_KEY
+    assert translator.get_asset_key({"resource_type": "seed", "name": "influence_weights"}) == AssetKey(
+        ["coliseum", "influence_weights"]
+    )
+    assert build_key("x") == AssetKey(["coliseum", "x"]) and published_key("x") == AssetKey(["published", "x"])
+    assert translator.get_group_name({"resource_type": "model", "name": "x"}) == "coliseum"
+
+
+def test_importing_definitions_does_not_parse_dbt(dbt_manifest):
+    manifest = coliseum_dbt.manifest_path
+    before = manifest.stat().st_mtime_ns
+    subprocess.run([sys.executable, "-c", "import dagster_project.definitions"], check=True)
+    assert manifest.stat().st_mtime_ns == before
+
+
+def test_dbt_args_are_exact(offline_settings):
+    settings = offline_settings.with_changes(
+        platform_start=date(2025, 3, 1),
+        max_amount_cents=999,
+        max_metadata_bytes=10,
+    )
+    assert dbt_build_args(daily_vars(date(2026, 11, 20), date(2026, 11, 21), "run-1", settings)) == [
+        "build",
+        "--vars",
+        '{"end_date": "2026-11-21", "max_amount_cents": 999, "max_metadata_bytes": 10, '
+        '"platform_start": "2025-03-01", "run_id": "run-1", "start_date": "2026-11-20"}',
+    ]
+    assert dbt_build_args(window_vars(date(2026, 11, 20), ["alltime", "7d"])) == [
+        "build",
+        "--vars",
+        '{"as_of_date": "2026-11-20", "windows": ["7d", "alltime"]}',
+    ]
+    assert dbt_build_args() == ["build"]
+
+
+def test_dbt_vars_refuse_empty_ranges_and_unknown_windows(offline_settings):
+    with pytest.raises(ValueError, match="empty day range"):
+        daily_vars(date(2026, 11, 20), date(2026, 11, 20), "run-1", offline_settings)
+    with pytest.raises(ValueError, match="windows must be"):
+        window_vars(date(2026, 11, 20), ["1y"])
+    with pytest.raises(ValueError, match="windows must be"):
+        window_vars(date(2026, 11, 20), [])
+
+
+def test_recompute_compares_every_published_relation(offline_settings):
+    """verify --recompute (and the differential test through it) must cover each published name: a new
+    published relation joins the comparison the day it lands, or this fails."""
+    from dagster_project.defs.quality.recompute import expected_relations
+
+    relations = expected_relations(offline_settings, "scratch", date(2026, 11, 20))
+    assert set(relations) == set(PUBLISHED_NAMES)
