@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='fail',
     indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
   )
 }}

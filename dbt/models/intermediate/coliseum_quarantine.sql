@@ -1,8 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
     partition_filter='not swept',
     unique_key='quarantine_key',
     on_schema_change='append_new_columns',

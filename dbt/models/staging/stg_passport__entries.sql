@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='append_new_columns',
     post_hook="{{ analyze_if_grown() }}",
     indexes=[
       {'columns': ['activity_date']},
