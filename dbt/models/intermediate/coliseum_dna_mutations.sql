@@ -3,14 +3,11 @@
     indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
   )
 }}
-{%- set start_date = partition_var('start_date') -%}
-{%- set end_date = partition_var('end_date') -%}
 
 with entries as (
 
     select * from {{ ref('stg_passport__entries') }}
-    where activity_date >= '{{ start_date }}'::date
-      and activity_date < '{{ end_date }}'::date
+    where {{ partition_days_filter() }}
       and rejection_reason is null
 
 ),

@@ -15,8 +15,7 @@
 with rejected as (
 
     select * from {{ ref('stg_passport__entries') }}
-    where activity_date >= '{{ partition_var("start_date") }}'::date
-      and activity_date < '{{ partition_var("end_date") }}'::date
+    where {{ partition_days_filter() }}
       and rejection_reason is not null
 
 ),

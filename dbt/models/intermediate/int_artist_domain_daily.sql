@@ -7,8 +7,7 @@
 with mutations as (
 
     select * from {{ ref('coliseum_dna_mutations') }}
-    where activity_date >= '{{ partition_var("start_date") }}'::date
-      and activity_date < '{{ partition_var("end_date") }}'::date
+    where {{ partition_days_filter() }}
 
 ),
 

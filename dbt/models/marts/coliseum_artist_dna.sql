@@ -16,7 +16,7 @@
 with board as (
 
     select * from {{ ref('coliseum_leaderboard_history') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+    where {{ partition_windows_filter() }}
 
 ),
 

@@ -11,7 +11,7 @@
 with strength as (
 
     select * from {{ ref('coliseum_domain_strength') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+    where {{ partition_windows_filter() }}
 
 ),
 

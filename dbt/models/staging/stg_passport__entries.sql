@@ -11,7 +11,6 @@
 {#- post_hook: statistics for the models that read this one in the same invocation, when missing or stale
     (a first load has none, and the planner would scan the whole history per refund). -#}
 {%- set start_date = partition_var('start_date') -%}
-{%- set end_date = partition_var('end_date') -%}
 {%- set content = entry_content_columns() | join(', ') -%}
 {#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
     accounted for: kept once (exact copies counted in duplicate_copies, their rows in source_ctids), with
@@ -24,8 +23,7 @@
 with source as not materialized (
 
     select *, ctid as source_row from {{ source('passport', 'passport_entries') }}
-    where created_at >= {{ utc_midnight(start_date) }}
-      and created_at < {{ utc_midnight(end_date) }}
+    where {{ partition_instants_filter('created_at') }}
 
 ),
 
@@ -35,7 +33,7 @@ untimed as not materialized (
     where coliseum_processed_at is null
       and ({{ untimed_predicate() }})
       and not coalesce(
-          created_at >= {{ utc_midnight(start_date) }} and created_at < {{ utc_midnight(end_date) }}, false
+          {{ partition_instants_filter('created_at') }}, false
       )
 
 ),
