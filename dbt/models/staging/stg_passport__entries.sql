@@ -130,22 +130,25 @@ typed as (
     select
         versions.*,
         metadata::text as metadata_text,
-        jsonb_typeof(metadata) as metadata_type,
+        {{ json_type('metadata') }} as metadata_type,
         case
             when entity_type = 'artist' then entity_id
-            else metadata ->> 'artist_id'
+            else {{ json_text('metadata', 'artist_id') }}
         end as artist_id_text,
-        metadata -> 'duration_seconds' as duration_json,
-        metadata -> 'progress_percentage' as progress_json,
-        metadata -> 'amount_cents' as amount_json,
-        metadata ->> 'currency' as currency,
-        metadata ->> 'status' as status,
-        metadata ->> 'refunded_transaction_id' as refunded_transaction_id_text,
-        case when entity_type = 'event' then entity_id else metadata ->> 'event_id' end as concert_event_id_text,
-        case when jsonb_typeof(metadata -> 'genre') = 'string' then lower(trim(metadata ->> 'genre')) end as genre,
-        case when jsonb_typeof(metadata -> 'country') = 'string' then upper(trim(metadata ->> 'country')) end
-            as country,
-        case when jsonb_typeof(metadata -> 'city') = 'string' then trim(metadata ->> 'city') end as city
+        {%- for key in ['duration_seconds', 'progress_percentage', 'amount_cents'] %}
+        {{ json_field('metadata', key) }} as {{ key.split('_')[0] }}_json,
+        {%- endfor %}
+        {%- for key in ['currency', 'status'] %}
+        {{ json_text('metadata', key) }} as {{ key }},
+        {%- endfor %}
+        {{ json_text('metadata', 'refunded_transaction_id') }} as refunded_transaction_id_text,
+        case when entity_type = 'event' then entity_id else {{ json_text('metadata', 'event_id') }} end
+            as concert_event_id_text,
+        {#- The tags are strings or nothing: a number or an object under genre is no genre. -#}
+        {%- for key, normalise in [('genre', 'lower(trim({}))'), ('country', 'upper(trim({}))'), ('city', 'trim({})')] %}
+        case when {{ json_type(json_field('metadata', key)) }} = 'string'
+            then {{ normalise.format(json_text('metadata', key)) }} end as {{ key }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from versions
 
 ),
@@ -166,12 +169,11 @@ checked as (
         {{ safe_uuid('typed.refunded_transaction_id_text') }} as refunded_transaction_id,
         {{ safe_uuid('typed.concert_event_id_text') }} as concert_event_id,
         {{ sale_channel('typed.event_type') }} as sale_channel,
-        case when jsonb_typeof(duration_json) = 'number' then (duration_json #>> '{}')::numeric end
-            as duration_seconds,
-        case when jsonb_typeof(progress_json) = 'number' then (progress_json #>> '{}')::numeric end
-            as progress_percentage,
-        case when jsonb_typeof(amount_json) = 'number' then (amount_json #>> '{}')::numeric end
-            as amount_value
+        {%- for json, name in [('duration_json', 'duration_seconds'), ('progress_json', 'progress_percentage'),
+                               ('amount_json', 'amount_value')] %}
+        case when {{ json_type(json) }} = 'number' then ({{ json_scalar_text(json) }})::numeric end
+            as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from typed
     left join weights
         on weights.event_type = typed.event_type
@@ -274,7 +276,7 @@ final as (
         nullif(city, '') as city,
         rejection_reason,
         case when rejection_reason is not null then (
-            select to_jsonb(raw) - 'coliseum_processed_at'
+            select {{ json_row_without('raw', 'coliseum_processed_at') }}
             from {{ source('passport', 'passport_entries') }} as raw
             where raw.ctid = validated.source_row
         ) end as raw_entry
