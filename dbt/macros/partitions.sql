@@ -78,3 +78,19 @@
     '{{ window }}'{% if not loop.last %}, {% endif %}
   {%- endfor -%}
 {%- endmacro %}
+
+{#- A window-grain model as one branch per window of the invocation, glued with UNION ALL (each branch
+    sees its `window`):
+      {% call(window) union_windows() %} with ... select * from final {% endcall %} -#}
+{% macro union_windows() -%}
+  {%- for window in partition_windows() -%}
+    {%- if not loop.first %}
+
+union all
+
+{% endif -%}
+(
+{{ caller(window) }}
+)
+  {%- endfor -%}
+{%- endmacro %}

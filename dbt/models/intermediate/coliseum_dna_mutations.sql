@@ -12,12 +12,6 @@ with entries as (
 
 ),
 
-weights as (
-
-    select * from {{ influence_weights_ranges() }}
-
-),
-
 scored as (
 
     select
@@ -42,9 +36,7 @@ scored as (
             else 1
         end as quality_factor
     from entries
-    inner join weights
-        on weights.event_type = entries.event_type
-        and {{ weights_in_force('weights', 'entries.activity_date') }}
+    {{ join_weights_in_force('entries') }}
 
 ),
 

@@ -6,24 +6,4 @@
 {#- One row per artist x domain x fan x day, so unique fans over any window are exact (distinct users),
     not a sum of daily uniques. -#}
 
-with mutations as (
-
-    select * from {{ ref('coliseum_dna_mutations') }}
-    where {{ partition_days_filter() }}
-
-),
-
-final as (
-
-    select
-        activity_date,
-        entity_id,
-        domain,
-        user_id,
-        count(*) as event_count
-    from mutations
-    group by activity_date, entity_id, domain, user_id
-
-)
-
-select * from final
+{{ mutations_rollup(keys=['activity_date', 'entity_id', 'domain', 'user_id'], measures=['count(*) as event_count']) }}

@@ -9,13 +9,7 @@
     refunds = what completed refunds reversed (dated by the refund), net = gross - refunds. Payments that
     are pending or failed are excluded from the money and counted. -#}
 
-{% for window in partition_windows() -%}
-{%- if not loop.first %}
-
-union all
-
-{% endif -%}
-(
+{% call(window) union_windows() %}
     with transactions as (
 
         select * from {{ ref('int_treasury_transactions') }}
@@ -74,5 +68,4 @@ union all
     )
 
     select * from final
-)
-{%- endfor %}
+{% endcall %}

@@ -50,15 +50,9 @@ renamed as not materialized (
 
     select
         id as passport_entry_id,
-        user_id,
-        session_id,
-        device_id,
-        event_type,
-        event_category,
-        entity_type,
-        entity_id::text as entity_id,
-        metadata,
-        created_at,
+        {%- for column in entry_content_columns() %}
+        {{ column }}{% if column == 'entity_id' %}::text as entity_id{% endif %},
+        {%- endfor %}
         swept,
         source_row,
         case
@@ -111,9 +105,8 @@ versions as (
     select * from singles
     union all
     select
-        {% for column in ["passport_entry_id", "user_id", "session_id", "device_id", "event_type", "event_category",
-                          "entity_type", "entity_id", "metadata", "created_at", "swept", "source_row",
-                          "activity_date", "duplicate_copies", "source_ctids"] -%}
+        {% for column in ["passport_entry_id"] + entry_content_columns()
+                         + ["swept", "source_row", "activity_date", "duplicate_copies", "source_ctids"] -%}
         {{ column }},
         {% endfor -%}
         -- more than one distinct content for one id: every version is quarantined
@@ -153,12 +146,6 @@ typed as (
 
 ),
 
-weights as (
-
-    select * from {{ influence_weights_ranges() }}
-
-),
-
 checked as (
 
     select
@@ -175,9 +162,7 @@ checked as (
             as {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from typed
-    left join weights
-        on weights.event_type = typed.event_type
-        and {{ weights_in_force('weights', 'typed.activity_date') }}
+    {{ join_weights_in_force('typed', 'left') }}
 
 ),
 
@@ -243,15 +228,9 @@ final as (
 
     select
         passport_entry_id,
-        user_id,
-        session_id,
-        device_id,
-        event_type,
-        event_category,
-        entity_type,
-        entity_id,
-        metadata,
-        created_at,
+        {%- for column in entry_content_columns() %}
+        {{ column }},
+        {%- endfor %}
         activity_date,
         swept,
         -- The quarantine key of a rejected entry (its content as text; only rejected rows pay for it).
