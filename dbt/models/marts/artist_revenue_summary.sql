@@ -19,7 +19,7 @@
 
     profiles as (
 
-        select id, artist_name from {{ source('passport', 'artist_profiles') }}
+        select artist_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
 
     ),
 
@@ -63,7 +63,7 @@
             per_artist.first_sale_at,
             per_artist.last_sale_at
         from per_artist
-        left join profiles on profiles.id = per_artist.artist_id
+        left join profiles on profiles.artist_id = per_artist.artist_id
 
     )
 

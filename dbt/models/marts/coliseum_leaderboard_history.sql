@@ -17,7 +17,7 @@ with strength as (
 
 profiles as (
 
-    select id::text as entity_id, artist_name from {{ source('passport', 'artist_profiles') }}
+    select artist_id::text as entity_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
 
 ),
 
