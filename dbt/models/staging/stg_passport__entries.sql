@@ -128,8 +128,9 @@ typed as (
             when entity_type = 'artist' then entity_id
             else {{ json_text('metadata', 'artist_id') }}
         end as artist_id_text,
-        {%- for key in ['duration_seconds', 'progress_percentage', 'amount_cents'] %}
-        {{ json_field('metadata', key) }} as {{ key.split('_')[0] }}_json,
+        {%- for key, name in [('duration_seconds', 'duration_json'), ('progress_percentage', 'progress_json'),
+                              ('amount_cents', 'amount_json')] %}
+        {{ json_field('metadata', key) }} as {{ name }},
         {%- endfor %}
         {%- for key in ['currency', 'status'] %}
         {{ json_text('metadata', key) }} as {{ key }},
