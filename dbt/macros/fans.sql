@@ -12,7 +12,7 @@ with recent as (
 
     select {{ keys | join(', ') }}, activity_date
     from {{ ref('int_artist_fans_daily') }}
-    where activity_date >= '{{ start_date }}'::date
+    where {{ partition_days_filter(open_ended=true) }}
     group by {{ keys | join(', ') }}, activity_date
 
 ),
@@ -65,7 +65,7 @@ final as (
         count(*) filter (where day_number = 1) as new_fans,
         count(*) filter (where day_number = 2) as new_repeat_fans
     from numbered
-    where activity_date >= '{{ start_date }}'::date
+    where {{ partition_days_filter(open_ended=true) }}
       and day_number <= 2
     group by activity_date, {{ group_columns | join(', ') }}
 

@@ -13,3 +13,11 @@
   {{ activity_date }} >= {{ weights }}.valid_from
   and ({{ weights }}.valid_to is null or {{ activity_date }} < {{ weights }}.valid_to)
 {%- endmacro %}
+
+{#- Joins each entry of `entries` (an alias with event_type and activity_date) to the weights in force on its
+    day, as `weights`: inner (scoring) or left (validation: an unknown event type has none). -#}
+{% macro join_weights_in_force(entries, kind='inner') -%}
+  {{ kind }} join {{ influence_weights_ranges() }} as weights
+        on weights.event_type = {{ entries }}.event_type
+        and {{ weights_in_force('weights', entries ~ '.activity_date') }}
+{%- endmacro %}

@@ -28,16 +28,39 @@
   {%- if days is not none %} and {{ date_column }} >= '{{ as_of_date }}'::date - {{ days - 1 }}{% endif %}
 {%- endmacro %}
 
+{#- The one home of the partition filters: models reading a partitioned model, the replace_partition strategy
+    (current_partition_predicate) and the dbt tests' `where` configs (through placeholders: test_where.sql)
+    all use these. -#}
+
+{#- The invocation's days [start_date, end_date) on a date column; open_ended: from start_date on. -#}
+{% macro partition_days_filter(column='activity_date', open_ended=false) -%}
+  {{ column }} >= '{{ partition_var("start_date") }}'::date
+  {%- if not open_ended %} and {{ column }} < '{{ partition_var("end_date") }}'::date{% endif %}
+{%- endmacro %}
+
+{#- The same days on a timestamptz column, as UTC instants (a raw log's created_at). -#}
+{% macro partition_instants_filter(column='created_at') -%}
+  {{ column }} >= {{ utc_midnight(partition_var("start_date")) }} and {{ column }} < {{ utc_midnight(partition_var("end_date")) }}
+{%- endmacro %}
+
+{#- The invocation's as-of date; with its windows, the rows of a window-grain model it builds. -#}
+{% macro partition_as_of_filter() -%}
+  as_of_date = '{{ partition_var("as_of_date") }}'::date
+{%- endmacro %}
+
+{% macro partition_windows_filter() -%}
+  {{ partition_as_of_filter() }} and "window" in ({{ window_list() }})
+{%- endmacro %}
+
 {#- The rows of the current partition in a built relation: what the replace_partition strategy deletes.
     partition_open_ended: a model whose later days depend on earlier ones rebuilds from the start on. -#}
 {% macro current_partition_predicate() %}
   {%- set grain = config.get("partition_grain") -%}
   {%- if grain == "day" -%}
-    activity_date >= '{{ partition_var("start_date") }}'::date
-    {%- if not config.get("partition_open_ended") %} and activity_date < '{{ partition_var("end_date") }}'::date{% endif %}
+    {{ partition_days_filter(open_ended=config.get("partition_open_ended")) }}
     {%- if config.get("partition_filter") %} and ({{ config.get("partition_filter") }}){% endif -%}
   {%- elif grain == "window" -%}
-    as_of_date = '{{ partition_var("as_of_date") }}'::date and "window" in ({{ window_list() }})
+    {{ partition_windows_filter() }}
   {%- else -%}
     {{ exceptions.raise_compiler_error(model.name ~ ": partition_grain must be 'day' or 'window'") }}
   {%- endif -%}
@@ -53,5 +76,21 @@
 {% macro window_list() -%}
   {%- for window in partition_windows() -%}
     '{{ window }}'{% if not loop.last %}, {% endif %}
+  {%- endfor -%}
+{%- endmacro %}
+
+{#- A window-grain model as one branch per window of the invocation, glued with UNION ALL (each branch
+    sees its `window`):
+      {% call(window) union_windows() %} with ... select * from final {% endcall %} -#}
+{% macro union_windows() -%}
+  {%- for window in partition_windows() -%}
+    {%- if not loop.first %}
+
+union all
+
+{% endif -%}
+(
+{{ caller(window) }}
+)
   {%- endfor -%}
 {%- endmacro %}

@@ -10,10 +10,7 @@
   {%- set unique_key = arg_dict["unique_key"] -%}
   delete from {{ target }} where {{ current_partition_predicate() }};
   {%- if unique_key %}
-  delete from {{ target }} as target using {{ source }} as source
-  where {% for key in ([unique_key] if unique_key is string else unique_key) -%}
-    target.{{ key }} = source.{{ key }}{% if not loop.last %} and {% endif %}
-  {%- endfor %};
+  {{ delete_matching_rows(target, source, unique_key) }};
   {%- endif %}
   insert into {{ target }} ({{ columns }})
   select {{ columns }} from {{ source }};

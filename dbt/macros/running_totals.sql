@@ -106,7 +106,7 @@ select * from final
     its earlier totals, every day when it is built from nothing. -#}
 {% macro running_totals_since(date_column) -%}
   {%- if is_incremental() -%}
-    {{ date_column }} >= '{{ partition_var("start_date") }}'::date
+    {{ partition_days_filter(date_column, open_ended=true) }}
   {%- else -%}
     true
   {%- endif -%}

@@ -7,6 +7,15 @@
 {% macro analyze_if_grown() %}
   {#- Rendered at execution only: while parsing, a hook's model config is not complete yet. -#}
   {%- if not execute -%}{{ return("") }}{%- endif -%}
+  {{ return(adapter.dispatch('analyze_if_grown', 'coliseum')()) }}
+{% endmacro %}
+
+{#- An engine without planner statistics to refresh (default) renders nothing (dbt skips an empty hook). -#}
+{% macro default__analyze_if_grown() %}
+{% endmacro %}
+
+{#- Postgres: pg_class.reltuples against the partition's row count, then ANALYZE. -#}
+{% macro postgres__analyze_if_grown() %}
   {%- set relation = this.include(database=false) -%}
   do $analyze$
   begin

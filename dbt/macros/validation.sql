@@ -17,10 +17,10 @@
 {%- endmacro %}
 
 {#- Raw control characters in text columns, or escaped ones (\u0000-\u001f) inside the JSON text (an
-    escape needs a backslash). -#}
+    escape needs a backslash). Backslashes are doubled in the Jinja strings (Jinja unescapes them). -#}
 {% macro has_control_characters() -%}
-  (concat_ws(' ', {{ entry_text_columns()[:-1] | join(', ') }}) ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'
-   or (strpos(metadata_text, '\') > 0 and metadata_text ~* '\\u00(0[0-8bcef]|1[0-9a-f])'))
+  ({{ regex_matches("concat_ws(' ', " ~ entry_text_columns()[:-1] | join(', ') ~ ")", "'[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]'") }}
+   or (strpos(metadata_text, '\') > 0 and {{ regex_matches('metadata_text', "'\\\\u00(0[0-8bcef]|1[0-9a-f])'", true) }}))
 {%- endmacro %}
 
 {#- The columns that make an entry's content: two rows with one id and equal content (compared as values:

@@ -13,12 +13,12 @@ from dagster import AssetCheckKey, AssetKey
 from dbt.cli.main import dbtRunner
 
 from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipeline
+from dagster_project.contract import WINDOWS
 from dagster_project.db.connection import dbt_env
 from dagster_project.defs.dbt.project import coliseum_dbt
-from dagster_project.defs.dbt.vars import daily_vars
+from dagster_project.defs.dbt.vars import daily_vars, window_vars
 from dagster_project.defs.nightly.plan import nightly_plan
 from dagster_project.defs.publish.publication import current_publication
-from dagster_project.defs.quality.audits import window_start_sql
 from dagster_project.defs.quality.gx import run_suite
 from dagster_project.devtools.generate import generate
 from dagster_project.settings import environment
@@ -80,72 +80,116 @@ def test_mutation_without_its_entry_fails_the_mutations_suite(database, built):
     assert failure["sample"][0]["passport_entry_id"] == orphan
 
 
-@pytest.mark.parametrize(
-    ("suite", "table", "keys"),
-    [
-        ("coliseum_domain_strength", "coliseum_domain_strength", ("entity_id", "domain")),
-        ("artist_revenue_summary", "artist_revenue_summary", ("artist_id", "currency")),
-    ],
-)
-def test_duplicated_key_fails_the_window_suite(database, built, suite, table, keys):
-    # Uniqueness is a group-by in the suites (GX's compound-unique join-back ran as a nested loop).
-    rows = f"select * from coliseum.{table} where as_of_date = '{D}' and \"window\" = 'alltime'"
-    run = run_suite(
-        database.url,
-        database.settings,
-        suite,
-        "alltime",
-        f"{rows} union all ({rows} order by {', '.join(keys)} limit 1)",
-        placeholders={"as_of_date": D.isoformat(), "window_start": window_start_sql(D, "alltime")},
-    )
+def dbt_test(database, select: str, dbt_vars: dict, target: Path) -> list:
+    """`dbt test` of a selection, as the assets run it; returns its results (status, failures, node)."""
+    with environment(dbt_env(database.url, database.settings)):  # dbt in-process reads the process environment
+        result = dbtRunner().invoke(
+            [
+                "test",
+                "--select",
+                select,
+                "--vars",
+                json.dumps(dbt_vars),
+                "--project-dir",
+                str(coliseum_dbt.project_dir),
+                "--profiles-dir",
+                str(coliseum_dbt.profiles_dir),
+                "--target-path",
+                str(target),
+            ]
+        )
+    return result.result.results
+
+
+def failing_rows(database, test) -> list[tuple]:
     with database.connect() as conn:
-        first = conn.execute(f"select {', '.join(keys)} from ({rows}) as r order by 1, 2 limit 1").fetchone()
-    duplicates = [
-        f
-        for f in run.failures
-        if f["expectation"] == "unexpected_rows_expectation" and "copies" in (f["sample"][0] if f["sample"] else {})
-    ]
-    assert not run.success and len(duplicates) == 1
-    assert duplicates[0]["unexpected_count"] == 1
-    assert [duplicates[0]["sample"][0][key] for key in keys] == [str(value) for value in first]
+        return conn.execute(test.node.compiled_code).fetchall()
 
 
-def test_strength_that_differs_from_its_mutations_blocks_publish(database, built):
-    before = live_publication(database)
-    artist = corrupt_one_row(
+@pytest.mark.parametrize(
+    ("table", "keys"),
+    [("coliseum_domain_strength", ("entity_id", "domain")), ("artist_revenue_summary", ("artist_id", "currency"))],
+)
+def test_duplicated_key_fails_the_window_dbt_test(database, built, tmp_path, table, keys):
+    # One owner per rule: a mart's key is its dbt test (a blocking check of the window build), not a GX suite's.
+    board = f"coliseum.{table} where as_of_date = %s and \"window\" = 'alltime'"
+    with database.connect() as conn:
+        first = conn.execute(
+            f"insert into coliseum.{table} (select * from {board} order by {', '.join(keys)} limit 1) "
+            f"returning {', '.join(f'{key}::text' for key in keys)}",
+            (D,),
+        ).fetchone()
+    try:
+        [test] = dbt_test(database, f"{table},test_name:unique_combination", window_vars(D, list(WINDOWS)), tmp_path)
+        assert test.status == "fail" and test.failures == 1
+        [row] = failing_rows(database, test)
+        assert [str(value) for value in row] == [D.isoformat(), "alltime", *first, "2"]
+    finally:
+        with database.connect() as conn:
+            match = " and ".join(f"{key}::text = %s" for key in keys)
+            conn.execute(
+                f"delete from coliseum.{table} where ctid = (select max(ctid) from {board} and {match})",
+                (D, *first),
+            )
+
+
+def test_rank_gap_fails_the_window_dbt_test(database, built, tmp_path):
+    # Competition ranks are the dbt test's (coliseum_leaderboard_history), not the leaderboard suite's.
+    leader = corrupt_one_row(
         database,
-        "coliseum_domain_strength",
-        "strength = strength + 1",
-        "as_of_date = %s and \"window\" = '30d' and domain = 'T'",
+        "coliseum_leaderboard_history",
+        "rank = 2",
+        "as_of_date = %s and \"window\" = '7d' and domain = 'A' and rank = 1",
         "entity_id",
     )
     try:
+        [test] = dbt_test(
+            database, "coliseum_leaderboard_history,test_name:competition_ranks", window_vars(D, ["7d"]), tmp_path
+        )
+        assert test.status == "fail" and test.failures == 1
+        [row] = failing_rows(database, test)
+        assert (str(row[0]), row[1], row[2], row[3], row[4]) == (D.isoformat(), "7d", "A", 2, 1)
+    finally:
+        with database.connect() as conn:
+            conn.execute(
+                "update coliseum.coliseum_leaderboard_history set rank = 1 where as_of_date = %s and "
+                "\"window\" = '7d' and domain = 'A' and entity_id::text = %s",
+                (D, leader),
+            )
+
+
+@pytest.mark.parametrize(
+    ("table", "change", "where", "name", "check"),
+    [
+        (
+            "coliseum_domain_strength",
+            "strength = strength + 1",
+            "as_of_date = %s and \"window\" = '30d' and domain = 'T'",
+            "entity_id",
+            "gx_strength_suite",
+        ),
+        (
+            "artist_revenue_summary",
+            "gross_cents = gross_cents + 100, net_cents = net_cents + 100",
+            "as_of_date = %s and \"window\" = 'alltime'",
+            "artist_id",
+            "gx_revenue_suite",
+        ),
+    ],
+)
+def test_window_mart_that_differs_from_its_sources_blocks_publish(database, built, table, change, where, name, check):
+    # Strength against its mutations' daily rollups, revenue against its payments.
+    before = live_publication(database)
+    artist = corrupt_one_row(database, table, change, where, name)
+    try:
         with pytest.raises(PipelineRunError) as failure:
             execute_plan(database.settings, PLAN[2:], D, database.instance, log=quiet)
-        assert "gx_strength_suite" in str(failure.value) and artist in str(failure.value)
+        assert check in str(failure.value) and artist in str(failure.value)
         assert live_publication(database) == before
     finally:
         execute_plan(
             database.settings, PLAN[1:2], D, database.instance, log=quiet
         )  # rebuild the windows from the rollups
-
-
-def test_revenue_that_differs_from_its_payments_blocks_publish(database, built):
-    before = live_publication(database)
-    artist = corrupt_one_row(
-        database,
-        "artist_revenue_summary",
-        "gross_cents = gross_cents + 100, net_cents = net_cents + 100",
-        "as_of_date = %s and \"window\" = 'alltime'",
-        "artist_id",
-    )
-    try:
-        with pytest.raises(PipelineRunError) as failure:
-            execute_plan(database.settings, PLAN[2:], D, database.instance, log=quiet)
-        assert "gx_revenue_suite" in str(failure.value) and artist in str(failure.value)
-        assert live_publication(database) == before
-    finally:
-        execute_plan(database.settings, PLAN[1:2], D, database.instance, log=quiet)
 
 
 def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(database, built, tmp_path):
@@ -159,27 +203,9 @@ def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(d
     )
     try:
         day_vars = daily_vars(D, D + timedelta(days=1), "test", database.settings)
-        with environment(dbt_env(database.url, database.settings)):  # dbt in-process reads os.environ
-            result = dbtRunner().invoke(
-                [
-                    "test",
-                    "--select",
-                    "int_treasury_transactions,test_name:payments_match_staging",
-                    "--vars",
-                    json.dumps(day_vars),
-                    "--project-dir",
-                    str(coliseum_dbt.project_dir),
-                    "--profiles-dir",
-                    str(coliseum_dbt.profiles_dir),
-                    "--target-path",
-                    str(tmp_path),
-                ]
-            )
-        [test] = result.result.results
+        [test] = dbt_test(database, "int_treasury_transactions,test_name:payments_match_staging", day_vars, tmp_path)
         assert test.status == "fail" and test.failures == 2
-        with database.connect() as conn:
-            rows = conn.execute(test.node.compiled_code).fetchall()
-        assert sorted((row[0], str(row[1])) for row in rows) == [
+        assert sorted((row[0], str(row[1])) for row in failing_rows(database, test)) == [
             ("missing from the transactions", payment),
             ("not a staged payment", payment),
         ]

@@ -44,9 +44,10 @@ def test_failed_blocking_check_keeps_the_publication(database, published):
     plan = nightly_plan([D])
     execute_plan(database.settings, plan[:2], D, database.instance, log=quiet)
     with database.connect() as conn:
-        # Corrupt the build: the leader of board A/7d is pushed to rank 2, leaving a gap at 1.
+        # Corrupt the build after its dbt tests passed: the leader of board A/7d loses the name the app shows
+        # (a rule of the leaderboard suite; ranks are the dbt tests', see test_audits.py).
         leader = conn.execute(
-            "update coliseum.coliseum_leaderboard_history set rank = 2 where as_of_date = %s and "
+            "update coliseum.coliseum_leaderboard_history set artist_name = null where as_of_date = %s and "
             "\"window\" = '7d' and domain = 'A' and rank = 1 returning entity_id::text",
             (D,),
         ).fetchone()[0]

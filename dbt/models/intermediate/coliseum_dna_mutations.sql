@@ -1,27 +1,14 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='fail',
     indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
   )
 }}
-{%- set start_date = partition_var('start_date') -%}
-{%- set end_date = partition_var('end_date') -%}
 
 with entries as (
 
     select * from {{ ref('stg_passport__entries') }}
-    where activity_date >= '{{ start_date }}'::date
-      and activity_date < '{{ end_date }}'::date
+    where {{ partition_days_filter() }}
       and rejection_reason is null
-
-),
-
-weights as (
-
-    select * from {{ influence_weights_ranges() }}
 
 ),
 
@@ -49,9 +36,7 @@ scored as (
             else 1
         end as quality_factor
     from entries
-    inner join weights
-        on weights.event_type = entries.event_type
-        and {{ weights_in_force('weights', 'entries.activity_date') }}
+    {{ join_weights_in_force('entries') }}
 
 ),
 

@@ -1,8 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
     partition_filter='not swept',
     unique_key='quarantine_key',
     on_schema_change='append_new_columns',
@@ -18,8 +15,7 @@
 with rejected as (
 
     select * from {{ ref('stg_passport__entries') }}
-    where activity_date >= '{{ partition_var("start_date") }}'::date
-      and activity_date < '{{ partition_var("end_date") }}'::date
+    where {{ partition_days_filter() }}
       and rejection_reason is not null
 
 ),

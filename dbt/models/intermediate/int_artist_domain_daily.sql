@@ -1,32 +1,11 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='fail',
     indexes=[{'columns': ['activity_date']}],
   )
 }}
+{#- Artist x domain x UTC day: strength (sum of effective_delta) and mutations. -#}
 
-with mutations as (
-
-    select * from {{ ref('coliseum_dna_mutations') }}
-    where activity_date >= '{{ partition_var("start_date") }}'::date
-      and activity_date < '{{ partition_var("end_date") }}'::date
-
-),
-
-final as (
-
-    select
-        activity_date,
-        entity_id,
-        domain,
-        sum(effective_delta) as strength,
-        count(*) as event_count
-    from mutations
-    group by activity_date, entity_id, domain
-
-)
-
-select * from final
+{{ mutations_rollup(
+    keys=['activity_date', 'entity_id', 'domain'],
+    measures=['sum(effective_delta) as strength', 'count(*) as event_count']
+) }}

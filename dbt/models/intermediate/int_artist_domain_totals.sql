@@ -1,11 +1,7 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
     partition_open_ended=true,
     unique_key=['entity_id', 'domain', 'activity_date'],
-    on_schema_change='fail',
     indexes=[
       {'columns': ['entity_id', 'domain', 'activity_date'], 'unique': true},
       {'columns': ['valid_until']},

@@ -1,10 +1,6 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
     partition_open_ended=true,
-    on_schema_change='fail',
     indexes=[{'columns': ['entity_id', 'activity_date']}],
   )
 }}

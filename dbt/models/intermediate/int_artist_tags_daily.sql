@@ -1,22 +1,15 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='fail',
     indexes=[{'columns': ['activity_date']}],
   )
 }}
-{%- set start_date = partition_var('start_date') -%}
-{%- set end_date = partition_var('end_date') -%}
 {#- Artist x day x tag: how many of the artist's counted entries (at least one mutation) carried each
     genre, country and city. The DNA metrics read windows of this, never the raw log. -#}
 
 with entries as (
 
     select * from {{ ref('stg_passport__entries') }}
-    where activity_date >= '{{ start_date }}'::date
-      and activity_date < '{{ end_date }}'::date
+    where {{ partition_days_filter() }}
       and rejection_reason is null
 
 ),
@@ -24,8 +17,7 @@ with entries as (
 mutations as (
 
     select * from {{ ref('coliseum_dna_mutations') }}
-    where activity_date >= '{{ start_date }}'::date
-      and activity_date < '{{ end_date }}'::date
+    where {{ partition_days_filter() }}
 
 ),
 

@@ -1,14 +1,8 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='fail',
     indexes=[{'columns': ['activity_date']}],
   )
 }}
-{%- set start_date = partition_var('start_date') -%}
-{%- set end_date = partition_var('end_date') -%}
 {#- One row per valid treasury entry of the partition, resolved for revenue. A payment counts when its own
     status is completed. Each payment is reversed at most once over the whole log, by its earliest valid
     refund (created_at, id): a completed refund, in the payment's currency, of a completed payment dated at
@@ -22,8 +16,7 @@
 with entries as (
 
     select * from {{ ref('stg_passport__entries') }}
-    where activity_date >= '{{ start_date }}'::date
-      and activity_date < '{{ end_date }}'::date
+    where {{ partition_days_filter() }}
       and rejection_reason is null
       and event_type like 'treasury.%'
 

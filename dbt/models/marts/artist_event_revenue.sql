@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='window',
-    on_schema_change='fail',
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}
@@ -11,13 +7,7 @@
 {#- Per artist, concierto event and currency: ticket and on-site sales (completed), refunds reversed against
     them, net. Same money rules as artist_revenue_summary; only sales that name an event are here. -#}
 
-{% for window in partition_windows() -%}
-{%- if not loop.first %}
-
-union all
-
-{% endif -%}
-(
+{% call(window) union_windows() %}
     with transactions as (
 
         select * from {{ ref('int_treasury_transactions') }}
@@ -68,5 +58,4 @@ union all
     )
 
     select * from final
-)
-{%- endfor %}
+{% endcall %}

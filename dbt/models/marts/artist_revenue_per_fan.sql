@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='window',
-    on_schema_change='fail',
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}
@@ -14,7 +10,7 @@
 with revenue as (
 
     select * from {{ ref('artist_revenue_summary') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+    where {{ partition_windows_filter() }}
 
 ),
 
@@ -22,7 +18,7 @@ fans as (
 
     -- Unique fans are counted once, by the DNA mart (the alltime window reads every fan-day).
     select "window", entity_id, unique_fans from {{ ref('coliseum_artist_dna') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+    where {{ partition_windows_filter() }}
 
 ),
 

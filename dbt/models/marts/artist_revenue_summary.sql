@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='window',
-    on_schema_change='fail',
     post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
@@ -13,13 +9,7 @@
     refunds = what completed refunds reversed (dated by the refund), net = gross - refunds. Payments that
     are pending or failed are excluded from the money and counted. -#}
 
-{% for window in partition_windows() -%}
-{%- if not loop.first %}
-
-union all
-
-{% endif -%}
-(
+{% call(window) union_windows() %}
     with transactions as (
 
         select * from {{ ref('int_treasury_transactions') }}
@@ -29,7 +19,7 @@ union all
 
     profiles as (
 
-        select id, artist_name from {{ source('passport', 'artist_profiles') }}
+        select artist_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
 
     ),
 
@@ -73,10 +63,9 @@ union all
             per_artist.first_sale_at,
             per_artist.last_sale_at
         from per_artist
-        left join profiles on profiles.id = per_artist.artist_id
+        left join profiles on profiles.artist_id = per_artist.artist_id
 
     )
 
     select * from final
-)
-{%- endfor %}
+{% endcall %}

@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='window',
-    on_schema_change='fail',
     indexes=[{'columns': ['as_of_date', '"window"', 'entity_id']}],
   )
 }}
@@ -20,7 +16,7 @@
 with board as (
 
     select * from {{ ref('coliseum_leaderboard_history') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+    where {{ partition_windows_filter() }}
 
 ),
 

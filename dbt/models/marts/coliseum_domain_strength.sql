@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='window',
-    on_schema_change='fail',
     post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
@@ -11,13 +7,7 @@
 {%- set as_of_date = partition_var('as_of_date') -%}
 {#- Reads only daily aggregates and running totals: the raw log is never rescanned for a window. -#}
 
-{% for window in partition_windows() -%}
-{%- if not loop.first %}
-
-union all
-
-{% endif -%}
-(
+{% call(window) union_windows() %}
     with
     {% if window_days(window) is none -%}
     -- All time: each artist and domain's running totals as of D (one row per key).
@@ -68,5 +58,4 @@ union all
     )
 
     select * from final
-)
-{%- endfor %}
+{% endcall %}

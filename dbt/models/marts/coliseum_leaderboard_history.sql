@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='window',
-    on_schema_change='fail',
     post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['as_of_date', '"window"', 'domain']}],
   )
@@ -15,13 +11,13 @@
 with strength as (
 
     select * from {{ ref('coliseum_domain_strength') }}
-    where as_of_date = '{{ as_of_date }}'::date and "window" in ({{ window_list() }})
+    where {{ partition_windows_filter() }}
 
 ),
 
 profiles as (
 
-    select id::text as entity_id, artist_name from {{ source('passport', 'artist_profiles') }}
+    select artist_id::text as entity_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
 
 ),
 

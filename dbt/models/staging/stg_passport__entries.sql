@@ -1,9 +1,5 @@
 {{
   config(
-    materialized='incremental',
-    incremental_strategy='replace_partition',
-    partition_grain='day',
-    on_schema_change='append_new_columns',
     post_hook="{{ analyze_if_grown() }}",
     indexes=[
       {'columns': ['activity_date']},
@@ -15,7 +11,6 @@
 {#- post_hook: statistics for the models that read this one in the same invocation, when missing or stale
     (a first load has none, and the planner would scan the whole history per refund). -#}
 {%- set start_date = partition_var('start_date') -%}
-{%- set end_date = partition_var('end_date') -%}
 {%- set content = entry_content_columns() | join(', ') -%}
 {#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
     accounted for: kept once (exact copies counted in duplicate_copies, their rows in source_ctids), with
@@ -28,8 +23,7 @@
 with source as not materialized (
 
     select *, ctid as source_row from {{ source('passport', 'passport_entries') }}
-    where created_at >= {{ utc_midnight(start_date) }}
-      and created_at < {{ utc_midnight(end_date) }}
+    where {{ partition_instants_filter('created_at') }}
 
 ),
 
@@ -39,7 +33,7 @@ untimed as not materialized (
     where coliseum_processed_at is null
       and ({{ untimed_predicate() }})
       and not coalesce(
-          created_at >= {{ utc_midnight(start_date) }} and created_at < {{ utc_midnight(end_date) }}, false
+          {{ partition_instants_filter('created_at') }}, false
       )
 
 ),
@@ -56,15 +50,9 @@ renamed as not materialized (
 
     select
         id as passport_entry_id,
-        user_id,
-        session_id,
-        device_id,
-        event_type,
-        event_category,
-        entity_type,
-        entity_id::text as entity_id,
-        metadata,
-        created_at,
+        {%- for column in entry_content_columns() %}
+        {{ column }}{% if column == 'entity_id' %}::text as entity_id{% endif %},
+        {%- endfor %}
         swept,
         source_row,
         case
@@ -117,9 +105,8 @@ versions as (
     select * from singles
     union all
     select
-        {% for column in ["passport_entry_id", "user_id", "session_id", "device_id", "event_type", "event_category",
-                          "entity_type", "entity_id", "metadata", "created_at", "swept", "source_row",
-                          "activity_date", "duplicate_copies", "source_ctids"] -%}
+        {% for column in ["passport_entry_id"] + entry_content_columns()
+                         + ["swept", "source_row", "activity_date", "duplicate_copies", "source_ctids"] -%}
         {{ column }},
         {% endfor -%}
         -- more than one distinct content for one id: every version is quarantined
@@ -136,29 +123,27 @@ typed as (
     select
         versions.*,
         metadata::text as metadata_text,
-        jsonb_typeof(metadata) as metadata_type,
+        {{ json_type('metadata') }} as metadata_type,
         case
             when entity_type = 'artist' then entity_id
-            else metadata ->> 'artist_id'
+            else {{ json_text('metadata', 'artist_id') }}
         end as artist_id_text,
-        metadata -> 'duration_seconds' as duration_json,
-        metadata -> 'progress_percentage' as progress_json,
-        metadata -> 'amount_cents' as amount_json,
-        metadata ->> 'currency' as currency,
-        metadata ->> 'status' as status,
-        metadata ->> 'refunded_transaction_id' as refunded_transaction_id_text,
-        case when entity_type = 'event' then entity_id else metadata ->> 'event_id' end as concert_event_id_text,
-        case when jsonb_typeof(metadata -> 'genre') = 'string' then lower(trim(metadata ->> 'genre')) end as genre,
-        case when jsonb_typeof(metadata -> 'country') = 'string' then upper(trim(metadata ->> 'country')) end
-            as country,
-        case when jsonb_typeof(metadata -> 'city') = 'string' then trim(metadata ->> 'city') end as city
+        {%- for key, name in [('duration_seconds', 'duration_json'), ('progress_percentage', 'progress_json'),
+                              ('amount_cents', 'amount_json')] %}
+        {{ json_field('metadata', key) }} as {{ name }},
+        {%- endfor %}
+        {%- for key in ['currency', 'status'] %}
+        {{ json_text('metadata', key) }} as {{ key }},
+        {%- endfor %}
+        {{ json_text('metadata', 'refunded_transaction_id') }} as refunded_transaction_id_text,
+        case when entity_type = 'event' then entity_id else {{ json_text('metadata', 'event_id') }} end
+            as concert_event_id_text,
+        {#- The tags are strings or nothing: a number or an object under genre is no genre. -#}
+        {%- for key, normalise in [('genre', 'lower(trim({}))'), ('country', 'upper(trim({}))'), ('city', 'trim({})')] %}
+        case when {{ json_type(json_field('metadata', key)) }} = 'string'
+            then {{ normalise.format(json_text('metadata', key)) }} end as {{ key }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from versions
-
-),
-
-weights as (
-
-    select * from {{ influence_weights_ranges() }}
 
 ),
 
@@ -172,16 +157,13 @@ checked as (
         {{ safe_uuid('typed.refunded_transaction_id_text') }} as refunded_transaction_id,
         {{ safe_uuid('typed.concert_event_id_text') }} as concert_event_id,
         {{ sale_channel('typed.event_type') }} as sale_channel,
-        case when jsonb_typeof(duration_json) = 'number' then (duration_json #>> '{}')::numeric end
-            as duration_seconds,
-        case when jsonb_typeof(progress_json) = 'number' then (progress_json #>> '{}')::numeric end
-            as progress_percentage,
-        case when jsonb_typeof(amount_json) = 'number' then (amount_json #>> '{}')::numeric end
-            as amount_value
+        {%- for json, name in [('duration_json', 'duration_seconds'), ('progress_json', 'progress_percentage'),
+                               ('amount_json', 'amount_value')] %}
+        case when {{ json_type(json) }} = 'number' then ({{ json_scalar_text(json) }})::numeric end
+            as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from typed
-    left join weights
-        on weights.event_type = typed.event_type
-        and {{ weights_in_force('weights', 'typed.activity_date') }}
+    {{ join_weights_in_force('typed', 'left') }}
 
 ),
 
@@ -247,15 +229,9 @@ final as (
 
     select
         passport_entry_id,
-        user_id,
-        session_id,
-        device_id,
-        event_type,
-        event_category,
-        entity_type,
-        entity_id,
-        metadata,
-        created_at,
+        {%- for column in entry_content_columns() %}
+        {{ column }},
+        {%- endfor %}
         activity_date,
         swept,
         -- The quarantine key of a rejected entry (its content as text; only rejected rows pay for it).
@@ -280,7 +256,7 @@ final as (
         nullif(city, '') as city,
         rejection_reason,
         case when rejection_reason is not null then (
-            select to_jsonb(raw) - 'coliseum_processed_at'
+            select {{ json_row_without('raw', 'coliseum_processed_at') }}
             from {{ source('passport', 'passport_entries') }} as raw
             where raw.ctid = validated.source_row
         ) end as raw_entry

@@ -3,13 +3,10 @@
     against the staged log, without re-reading the log's whole history. -#}
 {% test payments_match_staging(model) %}
 {%- set columns = 'passport_entry_id, activity_date, artist_id, currency, amount_cents, status' -%}
-{%- set in_partition -%}
-  activity_date >= '{{ partition_var("start_date") }}'::date and activity_date < '{{ partition_var("end_date") }}'::date
-{%- endset -%}
 with staged as (
 
     select {{ columns }} from {{ ref('stg_passport__entries') }}
-    where {{ in_partition }}
+    where {{ partition_days_filter() }}
       and rejection_reason is null
       and event_type like 'treasury.%'
       and event_type <> 'treasury.refund'
@@ -19,7 +16,7 @@ with staged as (
 resolved as (
 
     select {{ columns }} from {{ model }}
-    where {{ in_partition }} and kind = 'payment'
+    where {{ partition_days_filter() }} and kind = 'payment'
 
 ),
 
