@@ -5,6 +5,8 @@ here are only created when an integration test asks for them."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,18 +24,23 @@ def _manifest(dbt_manifest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def admin_url() -> Iterator[str]:
     configured = os.environ.get("COLISEUM_DATABASE_URL")  # the test run's own edge: which server to test on
     if configured:
         yield configured
         return
+    # Not under pytest's basetemp: every pytest session that starts on this machine (another checkout's too)
+    # resets /tmp/pytest-of-<user> to mode 0700, and the server, which runs as its own system user, then loses
+    # its data directory mid-run (PANIC: could not open file ".../global/pg_control": Permission denied).
+    root = Path(tempfile.mkdtemp(prefix="coliseum-test-pg-"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver
 
-        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+        server = pgserver.get_server(root / "data", cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
