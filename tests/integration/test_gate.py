@@ -70,6 +70,32 @@ def test_forced_gate_failure_then_recovery(database, published):
     assert {r[0] for r in database.query(UNION)} == {D}
 
 
+def test_a_failed_window_build_keeps_its_date_from_a_publish_run_on_its_own(database, published):
+    plan = nightly_plan([D])
+    execute_plan(database.settings, plan[:2], D, database.instance, log=quiet)
+    passed = database.query(
+        "select distinct partition_key from coliseum.coliseum_audit_results where check_name = 'dbt_build_windows' "
+        "and passed and partition_key like %s order by 1",
+        (f"{D}|%",),
+    )
+    assert [row[0] for row in passed] == [f"{D}|30d", f"{D}|7d", f"{D}|alltime"]
+    with database.connect() as conn:  # the all-time branch's input disappears: the windows' dbt build fails
+        conn.execute("alter table coliseum.int_artist_domain_totals rename to int_artist_domain_totals_away")
+    try:
+        with pytest.raises(PipelineRunError):
+            execute_plan(database.settings, plan[1:2], D, database.instance, log=quiet)
+    finally:
+        with database.connect() as conn:
+            conn.execute("alter table coliseum.int_artist_domain_totals_away rename to int_artist_domain_totals")
+    # Publish launched alone (as from the UI) refuses the date and names the failed window build.
+    with pytest.raises(PipelineRunError) as failure:
+        execute_plan(database.settings, plan[2:], D, database.instance, log=quiet)
+    assert f"the dbt build of window {D}|alltime failed" in str(failure.value)
+    assert published_state(database) == published
+    execute_plan(database.settings, plan[1:], D, database.instance, log=quiet)  # rebuilt windows publish again
+    assert {r[0] for r in database.query(UNION)} == {D}
+
+
 def test_readers_see_a_complete_old_or_new_set(database, published):
     dates = [D - timedelta(days=1), D]
     totals = dict(

@@ -26,6 +26,8 @@ from dagster_project.defs.quality.results import AuditResult, record
 from dagster_project.defs.resources import ColiseumDbtResource, ColiseumResource
 
 DBT_TARGETS_KEPT = 40
+DAILY_BUILD = "dbt_build"  # per day: gates every later publication until the day passes (defs/nightly/pending.py)
+WINDOWS_BUILD = "dbt_build_windows"  # per (as-of date, window): gates staging that date
 
 
 def prune_dbt_targets(keep: int = DBT_TARGETS_KEPT) -> None:
@@ -64,13 +66,21 @@ class ColiseumTranslator(DagsterDbtTranslator):
 translator = ColiseumTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def _record_build(coliseum: ColiseumResource, days: list[date], run_id: str, passed: bool, summary: str) -> None:
+def _record_build(
+    coliseum: ColiseumResource,
+    check: str,
+    partitions: list[tuple[str, date | None]],
+    run_id: str,
+    passed: bool,
+    summary: str,
+) -> None:
+    """A dbt build's outcome per partition (key, and the day it gates, if any) in the audit results."""
     with coliseum.connect() as conn:
-        for day in days:
+        for partition_key, day in partitions:
             result = AuditResult(
-                check_name="dbt_build",
-                asset="coliseum/dbt_daily",
-                partition_key=day.isoformat(),
+                check_name=check,
+                asset=f"coliseum/{check}",
+                partition_key=partition_key,
                 passed=passed,
                 blocking=True,
                 failing_count=int(not passed),
@@ -97,16 +107,16 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
         settings = coliseum.settings
         time_window = context.partition_time_window  # one day, or a range in a single-run backfill
         start, end = time_window.start.date(), time_window.end.date()
-        days = days_between(start, date.fromordinal(end.toordinal() - 1))
+        days = [(day.isoformat(), day) for day in days_between(start, date.fromordinal(end.toordinal() - 1))]
         with coliseum.connect() as conn:  # open until the ledger step closes them (defs/nightly/ledger.py)
             open_days(conn, settings, start, end, context.run_id)
         try:
             yield from run_dbt(context, dbt, dbt_build_args(daily_vars(start, end, context.run_id, settings)))
         except Exception as error:
             # A failed build or dbt test holds back publication of these days until a rerun passes.
-            _record_build(coliseum, days, context.run_id, passed=False, summary=str(error)[:2000])
+            _record_build(coliseum, DAILY_BUILD, days, context.run_id, passed=False, summary=str(error)[:2000])
             raise
-        _record_build(coliseum, days, context.run_id, passed=True, summary="dbt build and tests passed")
+        _record_build(coliseum, DAILY_BUILD, days, context.run_id, passed=True, summary="dbt build and tests passed")
 
     @dbt_assets(
         manifest=coliseum_dbt.manifest_path,
@@ -116,13 +126,29 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
         partitions_def=partitions.windows,
         dagster_dbt_translator=translator,
     )
-    def coliseum_window_assets(context: AssetExecutionContext, dbt: ColiseumDbtResource) -> Iterator[Any]:
+    def coliseum_window_assets(
+        context: AssetExecutionContext, dbt: ColiseumDbtResource, coliseum: ColiseumResource
+    ) -> Iterator[Any]:
         # One dbt invocation per as-of date for all its selected windows; dates in order (previous_rank).
         windows_by_date: dict[str, list[str]] = {}
         for key in context.partition_keys:
             day, window = key.split("|")
             windows_by_date.setdefault(day, []).append(window)
         for day in sorted(windows_by_date):
-            yield from run_dbt(context, dbt, dbt_build_args(window_vars(date.fromisoformat(day), windows_by_date[day])))
+            # Recorded per (date, window): a failed window build or dbt test keeps that date from being staged
+            # by any later publish run, also one launched on its own (defs/publish/assets.py).
+            partitions = [(f"{day}|{window}", None) for window in windows_by_date[day]]
+            try:
+                yield from run_dbt(
+                    context, dbt, dbt_build_args(window_vars(date.fromisoformat(day), windows_by_date[day]))
+                )
+            except Exception as error:
+                _record_build(
+                    coliseum, WINDOWS_BUILD, partitions, context.run_id, passed=False, summary=str(error)[:2000]
+                )
+                raise
+            _record_build(
+                coliseum, WINDOWS_BUILD, partitions, context.run_id, passed=True, summary="dbt build and tests passed"
+            )
 
     return coliseum_daily_assets, coliseum_window_assets

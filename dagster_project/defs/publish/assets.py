@@ -31,11 +31,12 @@ from dagster_project.contract import (
     build_key,
     published_key,
 )
+from dagster_project.defs.dbt.assets import WINDOWS_BUILD
 from dagster_project.defs.nightly.ledger import open_days_through
 from dagster_project.defs.nightly.partitions import Partitionings
 from dagster_project.defs.nightly.plan import TAG_PUBLISH_OLDER
 from dagster_project.defs.publish.publication import candidate_for_run, publish, stage_candidate
-from dagster_project.defs.quality.results import blocking_failures_through
+from dagster_project.defs.quality.results import blocking_failures_through, failed_builds_of
 from dagster_project.defs.resources import ColiseumResource
 
 _by_date = MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
@@ -111,6 +112,10 @@ def build_publish_assets(partitions: Partitionings) -> tuple[AssetsDefinition, A
                     + "; run the nightly plan (it rebuilds them first)"
                 )
             problems += readiness_problems(context.instance, as_of_date)
+            problems += [
+                f"the dbt build of window {partition} failed: {summary.splitlines()[0][:200] if summary else ''}"
+                for partition, summary in failed_builds_of(conn, settings, WINDOWS_BUILD, f"{as_of_date.isoformat()}|")
+            ]
             problems += [
                 f"audit {check} failed for {partition}: {summary.splitlines()[0][:200] if summary else ''}"
                 for check, partition, summary in blocking_failures_through(conn, settings, as_of_date)

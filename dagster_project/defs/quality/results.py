@@ -65,3 +65,22 @@ def blocking_failures_through(conn: psycopg.Connection, settings: Settings, as_o
         ).format(sql.Identifier(settings.build_schema)),
         (as_of,),
     ).fetchall()
+
+
+def failed_builds_of(conn: psycopg.Connection, settings: Settings, check: str, prefix: str) -> list[tuple[str, str]]:
+    """(partition, summary) of the partitions starting with `prefix` whose latest result of `check` failed."""
+    return conn.execute(
+        sql.SQL(
+            """
+            select partition_key, summary from (
+                select distinct on (partition_key) partition_key, passed, summary
+                from {}.coliseum_audit_results
+                where check_name = %s and partition_key like %s
+                order by partition_key, audit_id desc
+            ) latest
+            where not passed
+            order by partition_key
+            """
+        ).format(sql.Identifier(settings.build_schema)),
+        (check, prefix + "%"),
+    ).fetchall()
