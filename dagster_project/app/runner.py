@@ -17,6 +17,7 @@ from dagster_project.db.connection import connect, database_url
 from dagster_project.db.migrations import migrate
 from dagster_project.defs.code_location import build_defs
 from dagster_project.defs.nightly.chain import next_requests, start_chain
+from dagster_project.defs.nightly.partitions import run_partition
 from dagster_project.defs.nightly.pending import PlannedRun, plan_run
 from dagster_project.defs.nightly.plan import Plan, plan_days
 from dagster_project.defs.publish.publication import current_publication
@@ -107,8 +108,6 @@ def execute_plan(
 
 
 def _partition_label(request: RunRequest) -> str:
-    from dagster_project.defs.nightly.partitions import run_partition
-
     return request.partition_key or run_partition(request.tags) or "-"
 
 
