@@ -10,9 +10,8 @@ from typing import Any
 
 from dagster import DagsterInstance
 
-from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.settings import Settings
 
-TARGET_DIR = DBT_PROJECT_DIR / "target"
 # dagster-dbt names each invocation's target dir "<op name>-<run id[:7]>-<random>" (pruned to the newest 40).
 INVOCATION_GLOB = "coliseum_dbt_*"
 
@@ -22,22 +21,22 @@ def _run_prefix(path: Path) -> str:
     return parts[1] if len(parts) == 3 else ""
 
 
-def invocation_dirs(run_ids: list[str], started_at: float) -> list[Path]:
-    """The target dirs of these runs' dbt invocations (a concurrent test session writes its own dirs too)."""
+def invocation_dirs(settings: Settings, run_ids: list[str], started_at: float) -> list[Path]:
+    """The target dirs of these runs' dbt invocations (in the settings' home: Settings.dbt_target_dir)."""
     prefixes = {run_id[:7] for run_id in run_ids}
     return sorted(
         path
-        for path in TARGET_DIR.glob(INVOCATION_GLOB)
+        for path in settings.dbt_target_dir.glob(INVOCATION_GLOB)
         if path.is_dir() and _run_prefix(path) in prefixes and path.stat().st_mtime >= started_at - 1
     )
 
 
-def dbt_timing(run_ids: list[str], started_at: float) -> dict[str, Any]:
+def dbt_timing(settings: Settings, run_ids: list[str], started_at: float) -> dict[str, Any]:
     """Sum of dbt node execution times (models, tests, seeds) of the runs: the SQL the pipeline ran."""
     nodes: dict[str, float] = {}
     invocations = []
     missing = []
-    for path in invocation_dirs(run_ids, started_at):
+    for path in invocation_dirs(settings, run_ids, started_at):
         results_file = path / "run_results.json"
         if not results_file.exists():
             missing.append(path.name)  # failed before writing, or pruned by another session

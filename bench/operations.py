@@ -284,7 +284,7 @@ def measure_full_rebuild(
         started_wall, started = time.time(), time.perf_counter()
         summary = run_pipeline(settings, [as_of], instance, log=lambda _line: None)
         totals.append(time.perf_counter() - started)
-        dbt = artifacts.dbt_timing(summary.run_ids, started_wall)
+        dbt = artifacts.dbt_timing(settings, summary.run_ids, started_wall)
         sqls.append(dbt["seconds"])
         runs.append(_run_record(summary, dbt, expected_entries=history_events, expected_days=history_days))
         log(f"full rebuild {index + 1}/{repeats}: {totals[-1]:.1f} s (dbt SQL {dbt['seconds']:.1f} s)")
@@ -342,7 +342,7 @@ def measure_nightly(
         started_wall, started = time.time(), time.perf_counter()
         summary = run_pipeline(settings, [day], instance, log=lambda _line: None)
         totals.append(time.perf_counter() - started)
-        dbt = artifacts.dbt_timing(summary.run_ids, started_wall)
+        dbt = artifacts.dbt_timing(settings, summary.run_ids, started_wall)
         sqls.append(dbt["seconds"])
         overheads.append(totals[-1] - dbt["seconds"])
         in_runs.append(artifacts.run_seconds(instance, summary.run_ids))
@@ -377,7 +377,7 @@ def _medians(samples: list[dict[str, float]]) -> dict[str, float]:
 def explain_plans(url: str, settings: Settings, day: date, nightly: dict[str, Any]) -> dict[str, Any]:
     """The log reads in full, and every model the last nightly ran, re-run under EXPLAIN ANALYZE."""
     last = nightly["runs"][-1]["dbt_invocations"]
-    models = plans.compiled_models([artifacts.TARGET_DIR / invocation["dir"] for invocation in last])
+    models = plans.compiled_models([settings.dbt_target_dir / invocation["dir"] for invocation in last])
     return {"log_reads": plans.log_reads(url, settings, day), "models": plans.model_scans(url, models)}
 
 

@@ -77,6 +77,11 @@ class Settings:
         return self.home / "pgdata"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target folders for this home: one per invocation, and the parse state they start from."""
+        return self.home / "dbt_target"
+
+    @property
     def data_docs_dir(self) -> Path:
         return self.home / "data_docs"
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
+    import pgserver
 
 from dagster_project.settings import Settings
 
@@ -23,16 +30,18 @@ def database_url(settings: Settings) -> str:
 
 @cache
 def _embedded_url(pgdata: str) -> str:
-    from pathlib import Path
+    return start_embedded(Path(pgdata)).get_uri()
 
-    Path(pgdata).parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        import pgserver  # lazily: nothing starts Postgres at import time
 
-        url = pgserver.get_server(pgdata, cleanup_mode=None).get_uri()
-    _tune_embedded(url)
-    return url
+def start_embedded(pgdata: Path, stop_at_exit: bool = False) -> pgserver.PostgresServer:
+    """Start (or reuse) the embedded server on `pgdata`, tuned for this workload. One process at a time: on a
+    new machine pgserver's first start creates its system user, and two starting together race on `useradd`."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with open(Path(tempfile.gettempdir()) / "coliseum-pgserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+    _tune_embedded(server.get_uri())
+    return server
 
 
 # The embedded server's settings for this workload (a server named by COLISEUM_DATABASE_URL keeps its DBA's):

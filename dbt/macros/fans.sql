@@ -5,7 +5,7 @@
     Rebuilds every day from the partition start on (partition_open_ended): a late day can move a fan's first
     day later or earlier. The days before the start cost one index probe per key seen since the start. -#}
 {% macro new_fans_daily(group_columns) %}
-{%- set start_date = partition_var('start_date') -%}
+{%- set start_date = run_value('start_date') -%}
 {%- set keys = group_columns + ['user_id'] -%}
 
 with recent as (

@@ -1,13 +1,3 @@
-{#- Partition parameters come from --vars (built by dagster_project/dbt_vars.py). They are required when a
-    model executes, so a run without them fails loudly instead of silently processing nothing. -#}
-{% macro partition_var(name) %}
-  {%- set value = var(name) -%}
-  {%- if execute and value is none -%}
-    {{ exceptions.raise_compiler_error("dbt var '" ~ name ~ "' is required for " ~ model.name) }}
-  {%- endif -%}
-  {{- return(value) -}}
-{% endmacro %}
-
 {#- Midnight UTC of an ISO date, as a timestamptz literal: never depends on the session time zone. -#}
 {% macro utc_midnight(iso_date) -%}
   '{{ iso_date }} 00:00:00+00'::timestamptz
@@ -34,18 +24,18 @@
 
 {#- The invocation's days [start_date, end_date) on a date column; open_ended: from start_date on. -#}
 {% macro partition_days_filter(column='activity_date', open_ended=false) -%}
-  {{ column }} >= '{{ partition_var("start_date") }}'::date
-  {%- if not open_ended %} and {{ column }} < '{{ partition_var("end_date") }}'::date{% endif %}
+  {{ column }} >= '{{ run_value("start_date") }}'::date
+  {%- if not open_ended %} and {{ column }} < '{{ run_value("end_date") }}'::date{% endif %}
 {%- endmacro %}
 
 {#- The same days on a timestamptz column, as UTC instants (a raw log's created_at). -#}
 {% macro partition_instants_filter(column='created_at') -%}
-  {{ column }} >= {{ utc_midnight(partition_var("start_date")) }} and {{ column }} < {{ utc_midnight(partition_var("end_date")) }}
+  {{ column }} >= {{ utc_midnight(run_value("start_date")) }} and {{ column }} < {{ utc_midnight(run_value("end_date")) }}
 {%- endmacro %}
 
 {#- The invocation's as-of date; with its windows, the rows of a window-grain model it builds. -#}
 {% macro partition_as_of_filter() -%}
-  as_of_date = '{{ partition_var("as_of_date") }}'::date
+  as_of_date = '{{ run_value("as_of_date") }}'::date
 {%- endmacro %}
 
 {% macro partition_windows_filter() -%}
@@ -66,10 +56,10 @@
   {%- endif -%}
 {% endmacro %}
 
-{#- The windows of this invocation. While parsing (no vars) every window is rendered, so the manifest holds
+{#- The windows of this invocation. While parsing (no run values) every window is rendered, so the manifest holds
     the refs of every window's branch (the lineage Dagster shows). -#}
 {% macro partition_windows() %}
-  {{- return(partition_var('windows') or ['7d', '30d', 'alltime']) -}}
+  {{- return(run_value('windows') if execute else ['7d', '30d', 'alltime']) -}}
 {% endmacro %}
 
 {#- The windows of this invocation, as a quoted SQL list. -#}

@@ -9,7 +9,7 @@
     re-emits that row with its new valid_until; the replace_partition strategy swaps it by unique_key.
     Keys are never null (an equality probe could not find a null key's earlier totals). -#}
 {% macro running_totals(daily, keys, measures) %}
-{%- set start_date = partition_var('start_date') -%}
+{%- set start_date = run_value('start_date') -%}
 {%- set key_list = keys | join(', ') -%}
 
 day_keys as (

@@ -11,7 +11,7 @@
   (coalesce(octet_length(device_id), 0) > 256 or coalesce(octet_length(event_type), 0) > 128
    or coalesce(octet_length(event_category), 0) > 64 or coalesce(octet_length(entity_type), 0) > 64
    or coalesce(octet_length(entity_id), 0) > 128
-   or coalesce(octet_length(metadata_text), 0) > {{ var('max_metadata_bytes') }}
+   or coalesce(octet_length(metadata_text), 0) > {{ run_value('max_metadata_bytes') }}
    or coalesce(octet_length(genre), 0) > 256 or coalesce(octet_length(country), 0) > 256
    or coalesce(octet_length(city), 0) > 256)
 {%- endmacro %}
@@ -47,6 +47,6 @@
     day. -#}
 {% macro untimed_predicate() -%}
   created_at is null
-  or created_at < {{ utc_midnight(var('platform_start')) }}
+  or created_at < {{ utc_midnight(run_value('platform_start')) }}
   or created_at >= {{ end_of_time() }}
 {%- endmacro %}

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
 
+from dagster_project.db.connection import start_embedded
 from dagster_project.db.migrations import init_db
 from tests.support.database import TestDatabase, create_database, drop_database, settings_for
 
@@ -33,11 +33,7 @@ def admin_url() -> Iterator[str]:
     # resets /tmp/pytest-of-<user> to mode 0700, and the server, which runs as its own system user, then loses
     # its data directory mid-run (PANIC: could not open file ".../global/pg_control": Permission denied).
     root = Path(tempfile.mkdtemp(prefix="coliseum-test-pg-"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        server = pgserver.get_server(root / "data", cleanup_mode="stop")
+    server = start_embedded(root / "data", stop_at_exit=True)  # the package's own start: same tuning as the CLI
     yield server.get_uri()
     server.cleanup()
     shutil.rmtree(root, ignore_errors=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipel
 from dagster_project.contract import WINDOWS
 from dagster_project.db.connection import dbt_env
 from dagster_project.defs.dbt.project import coliseum_dbt
-from dagster_project.defs.dbt.vars import daily_vars, window_vars
+from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
 from dagster_project.defs.nightly.plan import nightly_plan
 from dagster_project.defs.publish.publication import current_publication
 from dagster_project.defs.quality.gx import run_suite
@@ -80,16 +79,15 @@ def test_mutation_without_its_entry_fails_the_mutations_suite(database, built):
     assert failure["sample"][0]["passport_entry_id"] == orphan
 
 
-def dbt_test(database, select: str, dbt_vars: dict, target: Path) -> list:
+def dbt_test(database, select: str, run_values: dict, target: Path) -> list:
     """`dbt test` of a selection, as the assets run it; returns its results (status, failures, node)."""
-    with environment(dbt_env(database.url, database.settings)):  # dbt in-process reads the process environment
+    # dbt in-process reads the process environment
+    with environment({**dbt_env(database.url, database.settings), **run_environment(run_values)}):
         result = dbtRunner().invoke(
             [
                 "test",
                 "--select",
                 select,
-                "--vars",
-                json.dumps(dbt_vars),
                 "--project-dir",
                 str(coliseum_dbt.project_dir),
                 "--profiles-dir",

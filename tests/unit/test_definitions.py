@@ -19,7 +19,7 @@ from dagster_project.contract import (
 )
 from dagster_project.defs.dbt.assets import translator
 from dagster_project.defs.dbt.project import coliseum_dbt
-from dagster_project.defs.dbt.vars import daily_vars, dbt_build_args, window_vars
+from dagster_project.defs.dbt.vars import RUN_VALUES_VARIABLE, daily_vars, run_environment, window_vars
 from dagster_project.defs.nightly.plan import DAILY_JOB, PUBLISH_JOB, RECOMPUTE_JOB, WINDOWS_JOB
 
 
@@ -100,24 +100,20 @@ def test_importing_definitions_does_not_parse_dbt(dbt_manifest):
     assert manifest.stat().st_mtime_ns == before
 
 
-def test_dbt_args_are_exact(offline_settings):
+def test_dbt_run_values_are_exact(offline_settings):
     settings = offline_settings.with_changes(
         platform_start=date(2025, 3, 1),
         max_amount_cents=999,
         max_metadata_bytes=10,
     )
-    assert dbt_build_args(daily_vars(date(2026, 11, 20), date(2026, 11, 21), "run-1", settings)) == [
-        "build",
-        "--vars",
-        '{"end_date": "2026-11-21", "max_amount_cents": 999, "max_metadata_bytes": 10, '
+    assert run_environment(daily_vars(date(2026, 11, 20), date(2026, 11, 21), "run-1", settings)) == {
+        RUN_VALUES_VARIABLE: '{"end_date": "2026-11-21", "max_amount_cents": 999, "max_metadata_bytes": 10, '
         '"platform_start": "2025-03-01", "run_id": "run-1", "start_date": "2026-11-20"}',
-    ]
-    assert dbt_build_args(window_vars(date(2026, 11, 20), ["alltime", "7d"])) == [
-        "build",
-        "--vars",
-        '{"as_of_date": "2026-11-20", "windows": ["7d", "alltime"]}',
-    ]
-    assert dbt_build_args() == ["build"]
+    }
+    assert run_environment(window_vars(date(2026, 11, 20), ["alltime", "7d"])) == {
+        RUN_VALUES_VARIABLE: '{"as_of_date": "2026-11-20", "windows": ["7d", "alltime"]}',
+    }
+    assert run_environment(None) == {RUN_VALUES_VARIABLE: "{}"}
 
 
 def test_dbt_vars_refuse_empty_ranges_and_unknown_windows(offline_settings):
@@ -136,3 +132,19 @@ def test_recompute_compares_every_published_relation(offline_settings):
 
     relations = expected_relations(offline_settings, "scratch", date(2026, 11, 20))
     assert set(relations) == set(PUBLISHED_NAMES)
+
+
+def test_dbt_resource_skips_only_what_dagster_dbt_still_has(offline_settings):
+    """ColiseumDbtResource overrides two private members of dagster-dbt (the `dbt --version` subprocess and the
+    in-process adapter): an upgrade that renames them must fail here instead of silently bringing the cost back."""
+    from functools import cached_property
+
+    from dagster_dbt import DbtCliResource
+
+    from dagster_project.defs.resources import build_resources
+    from dagster_project.settings import BIN_DIR
+
+    assert isinstance(DbtCliResource.__dict__["_cli_version"], cached_property)
+    assert callable(DbtCliResource.__dict__["_initialize_dbt_core_adapter"])
+    reported = subprocess.run([str(BIN_DIR / "dbt"), "--version"], capture_output=True, text=True, check=True).stdout
+    assert f"installed: {build_resources(offline_settings)['dbt']._cli_version}" in reported

@@ -3,7 +3,6 @@
 The seeds (weights, currencies, plan limits) belong to the daily set: reloading them in the daily dbt
 invocation keeps them in sync at no extra dbt process (about 10 s) per night."""
 
-import shutil
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
@@ -19,30 +18,14 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 
 from dagster_project.contract import build_key
 from dagster_project.defs.dbt.project import coliseum_dbt
-from dagster_project.defs.dbt.vars import daily_vars, dbt_build_args, window_vars
+from dagster_project.defs.dbt.vars import daily_vars, window_vars
 from dagster_project.defs.nightly.ledger import open_days
 from dagster_project.defs.nightly.partitions import Partitionings, days_between
 from dagster_project.defs.quality.results import AuditResult, record
 from dagster_project.defs.resources import ColiseumDbtResource, ColiseumResource
 
-DBT_TARGETS_KEPT = 40
 DAILY_BUILD = "dbt_build"  # per day: gates every later publication until the day passes (defs/nightly/pending.py)
 WINDOWS_BUILD = "dbt_build_windows"  # per (as-of date, window): gates staging that date
-
-
-def prune_dbt_targets(keep: int = DBT_TARGETS_KEPT) -> None:
-    """dagster-dbt gives every invocation its own target dir (~2 MB); keep the newest for debugging only."""
-    dirs = sorted(
-        (p for p in (coliseum_dbt.project_dir / "target").glob("coliseum_dbt_*") if p.is_dir()),
-        key=lambda p: p.stat().st_mtime,
-    )
-    for old in dirs[: max(0, len(dirs) - keep)]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def run_dbt(context: AssetExecutionContext, dbt: ColiseumDbtResource, args: list[str]) -> Iterator[Any]:
-    yield from dbt.cli(args, context=context).stream()
-    prune_dbt_targets()
 
 
 class ColiseumTranslator(DagsterDbtTranslator):
@@ -111,7 +94,7 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
         with coliseum.connect() as conn:  # open until the ledger step closes them (defs/nightly/ledger.py)
             open_days(conn, settings, start, end, context.run_id)
         try:
-            yield from run_dbt(context, dbt, dbt_build_args(daily_vars(start, end, context.run_id, settings)))
+            yield from dbt.build(context, daily_vars(start, end, context.run_id, settings))
         except Exception as error:
             # A failed build or dbt test holds back publication of these days until a rerun passes.
             _record_build(coliseum, DAILY_BUILD, days, context.run_id, passed=False, summary=str(error)[:2000])
@@ -139,9 +122,7 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
             # by any later publish run, also one launched on its own (defs/publish/assets.py).
             partitions = [(f"{day}|{window}", None) for window in windows_by_date[day]]
             try:
-                yield from run_dbt(
-                    context, dbt, dbt_build_args(window_vars(date.fromisoformat(day), windows_by_date[day]))
-                )
+                yield from dbt.build(context, window_vars(date.fromisoformat(day), windows_by_date[day]))
             except Exception as error:
                 _record_build(
                     coliseum, WINDOWS_BUILD, partitions, context.run_id, passed=False, summary=str(error)[:2000]

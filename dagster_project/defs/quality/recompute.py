@@ -7,7 +7,6 @@ the build schema or the published relations."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from psycopg import sql
 
 from dagster_project.contract import BOARDS, METRICS, SNAPSHOTS, WINDOWS, board_name
 from dagster_project.db.connection import dbt_env
-from dagster_project.defs.dbt.vars import daily_vars, window_vars
+from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
 from dagster_project.defs.publish.publication import (
     BOARD_COLUMNS,
     METRICS_SELECT,
@@ -76,19 +75,20 @@ def scratch_schema(settings: Settings) -> str:
 
 def rebuild(url: str, settings: Settings, schema: str, as_of: date, run_id: str = "recompute") -> None:
     """One full dbt build of every day from the partitions start through `as_of`, then its windows."""
-    env = child_environment({**dbt_env(url, settings), "COLISEUM_BUILD_SCHEMA": schema})
+    connection = {**dbt_env(url, settings), "COLISEUM_BUILD_SCHEMA": schema}
     dbt = str(BIN_DIR / "dbt")
     steps = [
         ("tag:daily", daily_vars(settings.partitions_start, as_of + timedelta(days=1), run_id, settings)),
         ("tag:window", window_vars(as_of, list(WINDOWS))),
     ]
+    # One target folder for both steps: the second starts from the first's parse state.
     with tempfile.TemporaryDirectory(prefix="coliseum-recompute-") as target:
-        for selector, dbt_vars in steps:
+        for selector, run_values in steps:
             command = [
-                dbt, "build", "--select", selector, "--exclude-resource-type", "test",
-                "--vars", json.dumps(dbt_vars), "--target-path", target, "--quiet",
-                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                dbt, "build", "--select", selector, "--exclude-resource-type", "test", "--target-path", target,
+                "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             ]  # fmt: skip
+            env = child_environment({**connection, **run_environment(run_values)})
             done = subprocess.run(command, env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"recompute: dbt build {selector} failed:\n{(done.stdout + done.stderr)[-3000:]}")

@@ -54,8 +54,8 @@ final as (
         keyed.duplicate_copies,
         keyed.raw_entry,
         coalesce(previous.first_seen_at, now()) as first_seen_at,
-        coalesce(previous.first_run_id, '{{ var("run_id") }}') as first_run_id,
-        '{{ var("run_id") }}' as last_run_id
+        coalesce(previous.first_run_id, '{{ run_value("run_id") }}') as first_run_id,
+        '{{ run_value("run_id") }}' as last_run_id
     from keyed
     left join previous on previous.quarantine_key = keyed.quarantine_key
 

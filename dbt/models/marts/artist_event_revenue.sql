@@ -3,7 +3,7 @@
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}
-{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set as_of_date = run_value('as_of_date') -%}
 {#- Per artist, concierto event and currency: ticket and on-site sales (completed), refunds reversed against
     them, net. Same money rules as artist_revenue_summary; only sales that name an event are here. -#}
 

@@ -3,7 +3,7 @@
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}
-{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set as_of_date = run_value('as_of_date') -%}
 {#- The G-domain money metric, per artist, currency and window: net revenue per unique fan (anyone with a
     counted event for the artist in the window) and per paying fan, rounded to whole cents. -#}
 

@@ -4,7 +4,7 @@
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}
-{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set as_of_date = run_value('as_of_date') -%}
 {#- Per artist and currency (never summed across currencies), integer cents. gross = completed payments,
     refunds = what completed refunds reversed (dated by the refund), net = gross - refunds. Payments that
     are pending or failed are excluded from the money and counted. -#}

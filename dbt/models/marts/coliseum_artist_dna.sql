@@ -3,7 +3,7 @@
     indexes=[{'columns': ['as_of_date', '"window"', 'entity_id']}],
   )
 }}
-{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set as_of_date = run_value('as_of_date') -%}
 {#- Artist DNA per as-of date and window: each domain's strength and rank, and one metric per domain
     (definitions in the README): A genre diversity (Gini-Simpson over genre-tagged counted entries),
     T repeat engagement (share of fans active on two or more days), C geographic reach (distinct

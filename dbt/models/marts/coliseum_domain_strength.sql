@@ -4,7 +4,7 @@
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}
-{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set as_of_date = run_value('as_of_date') -%}
 {#- Reads only daily aggregates and running totals: the raw log is never rescanned for a window. -#}
 
 {% call(window) union_windows() %}

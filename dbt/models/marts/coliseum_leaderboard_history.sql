@@ -4,7 +4,7 @@
     indexes=[{'columns': ['as_of_date', '"window"', 'domain']}],
   )
 }}
-{%- set as_of_date = partition_var('as_of_date') -%}
+{%- set as_of_date = run_value('as_of_date') -%}
 {%- set previous_date = modules.datetime.date.fromisoformat(as_of_date) - modules.datetime.timedelta(days=1) if execute else as_of_date -%}
 {#- Every board of every as-of date; the publish step copies one as-of date into the published relations. -#}
 

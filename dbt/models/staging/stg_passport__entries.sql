@@ -10,7 +10,7 @@
 }}
 {#- post_hook: statistics for the models that read this one in the same invocation, when missing or stale
     (a first load has none, and the planner would scan the whole history per refund). -#}
-{%- set start_date = partition_var('start_date') -%}
+{%- set start_date = run_value('start_date') -%}
 {%- set content = entry_content_columns() | join(', ') -%}
 {#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
     accounted for: kept once (exact copies counted in duplicate_copies, their rows in source_ctids), with
@@ -182,7 +182,7 @@ validated as (
                   and row({{ entry_content('other') }}) is distinct from row({{ entry_content('checked') }})
             ) then 'conflicting_duplicate_id'
             when created_at is null then 'missing_created_at'
-            when created_at < {{ utc_midnight(var('platform_start')) }} then 'before_platform_start'
+            when created_at < {{ utc_midnight(run_value('platform_start')) }} then 'before_platform_start'
             when created_at >= {{ end_of_time() }} then 'invalid_created_at'
             when {{ oversized_text() }} then 'oversized_text'
             when {{ has_control_characters() }} then 'control_characters'
@@ -198,7 +198,7 @@ validated as (
                  then 'invalid_progress'
             when expected_category = 'treasury'
                  and (amount_value is null or amount_value < 0 or amount_value <> trunc(amount_value)
-                      or amount_value > {{ var('max_amount_cents') }}) then 'invalid_amount'
+                      or amount_value > {{ run_value('max_amount_cents') }}) then 'invalid_amount'
             when expected_category = 'treasury'
                  and (currency is null or upper(currency) not in (select currency from {{ ref('currencies') }}))
                  then 'unknown_currency'
@@ -243,7 +243,7 @@ final as (
         duration_seconds,
         progress_percentage,
         case
-            when amount_value between 0 and {{ var('max_amount_cents') }} and amount_value = trunc(amount_value)
+            when amount_value between 0 and {{ run_value('max_amount_cents') }} and amount_value = trunc(amount_value)
                 then amount_value::bigint
         end as amount_cents,
         upper(currency) as currency,
