@@ -37,6 +37,14 @@ def _parsed(name: str, text: str, kind: type):
         raise SettingsError(f"{name}={text!r} is not a valid {kind.__name__}") from None
 
 
+def _flag(name: str, text: str) -> bool:
+    if text.lower() in ("1", "true", "on", "yes"):
+        return True
+    if text.lower() in ("0", "false", "off", "no"):
+        return False
+    raise SettingsError(f"{name}={text!r} must be 1 or 0")
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -64,6 +72,8 @@ class Settings:
     """Roles the app's users act as (Supabase: anon, authenticated): they read boards only by entitlement."""
     audit_force_fail: frozenset[str]
     """Check names made to fail on purpose: a drill that the gate really holds publication back."""
+    data_docs: bool
+    """Render GX Data Docs pages for each validation (1-2 s per check); off, checks still record results."""
 
     def __post_init__(self) -> None:
         if self.build_schema == self.publish_schema:
@@ -118,6 +128,7 @@ class Settings:
                 for role in _names(value("COLISEUM_APP_ROLES", "anon,authenticated"))
             ),
             audit_force_fail=frozenset(_names(value("COLISEUM_AUDIT_FORCE_FAIL", ""))),
+            data_docs=_flag("COLISEUM_DATA_DOCS", env.get("COLISEUM_DATA_DOCS", "1")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -142,6 +153,7 @@ class Settings:
             "COLISEUM_ALERT_LOG": str(self.alert_log),
             "COLISEUM_APP_ROLES": ",".join(self.app_roles),
             "COLISEUM_AUDIT_FORCE_FAIL": ",".join(sorted(self.audit_force_fail)),
+            "COLISEUM_DATA_DOCS": "1" if self.data_docs else "0",
         }
 
     def with_changes(self, **changes: object) -> Settings:

@@ -233,6 +233,8 @@ def test_volume_drop_warns_and_still_publishes(database, built):
 
 
 def test_data_docs_are_built_and_linked_from_the_check(database, built):
+    # The suite runs with COLISEUM_DATA_DOCS=0 (rendering costs 1-2 s per check); here the default, on.
+    execute_plan(database.settings.with_changes(data_docs=True), PLAN[2:], D, database.instance, log=quiet)
     records = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "gx_leaderboard_suite")]
     )
@@ -240,3 +242,12 @@ def test_data_docs_are_built_and_linked_from_the_check(database, built):
     index = Path(urlparse(metadata["data_docs"].value).path)
     assert index == database.home / "data_docs" / "index.html"
     assert index.exists() and "coliseum_leaderboard" in index.read_text()
+
+
+def test_without_data_docs_a_check_still_reports_its_result(database, built):
+    records = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "gx_strength_suite")]
+    )
+    evaluation = next(iter(records.values())).event.dagster_event.event_specific_data
+    assert "data_docs" not in evaluation.metadata
+    assert evaluation.passed and "validation(s) passed" in evaluation.metadata["summary"].value

@@ -21,12 +21,14 @@ AS_OF = date(2026, 11, 20)
 
 
 def settings_for(url: str, home: Path, **variables: str) -> Settings:
-    """The settings of a test database: its URL, a home folder, DAGSTER_HOME inside it (plus any variables)."""
+    """The settings of a test database: its URL, a home folder, DAGSTER_HOME inside it (plus any variables).
+    Data Docs are not rendered (1-2 s per check); tests/integration/test_audits.py renders them."""
     return Settings.from_env(
         {
             "COLISEUM_DATABASE_URL": url,
             "COLISEUM_HOME": str(home),
             "DAGSTER_HOME": str(home / "dagster_home"),
+            "COLISEUM_DATA_DOCS": "0",
             **variables,
         }
     )

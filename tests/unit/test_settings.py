@@ -23,6 +23,7 @@ def test_defaults_from_an_empty_environment(tmp_path):
     assert settings.app_roles == ("anon", "authenticated")
     assert settings.audit_force_fail == frozenset()
     assert settings.pgdata == tmp_path.resolve() / "pgdata"
+    assert settings.data_docs is True
 
 
 def test_every_variable_is_parsed(tmp_path):
@@ -45,6 +46,7 @@ def test_every_variable_is_parsed(tmp_path):
         "COLISEUM_ALERT_LOG": str(tmp_path / "a.jsonl"),
         "COLISEUM_APP_ROLES": "anon, web_user",
         "COLISEUM_AUDIT_FORCE_FAIL": "volume_anomaly, gx_strength_suite",
+        "COLISEUM_DATA_DOCS": "0",
     }
     s = Settings.from_env(env)
     assert s.database_url == "postgresql://u:p@db.example:6543/app"
@@ -57,6 +59,7 @@ def test_every_variable_is_parsed(tmp_path):
     assert s.alert_log == tmp_path / "a.jsonl"
     assert s.app_roles == ("anon", "web_user")
     assert s.audit_force_fail == frozenset({"volume_anomaly", "gx_strength_suite"})
+    assert s.data_docs is False
     assert Settings.from_env(s.as_env()) == s
 
 
@@ -87,6 +90,7 @@ def test_settings_are_frozen(tmp_path):
         ({"COLISEUM_BUILD_SCHEMA": "x; drop table y"}, "COLISEUM_BUILD_SCHEMA='x; drop table y' is not a plain"),
         ({"COLISEUM_APP_ROLES": "anon,bad-role"}, "COLISEUM_APP_ROLES='bad-role' is not a plain"),
         ({"COLISEUM_BUILD_SCHEMA": "public"}, "COLISEUM_BUILD_SCHEMA and COLISEUM_PUBLISH_SCHEMA must differ"),
+        ({"COLISEUM_DATA_DOCS": "maybe"}, "COLISEUM_DATA_DOCS='maybe' must be 1 or 0"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path, variables, message):

@@ -81,7 +81,7 @@ def finish(
         "partition": ",".join(d.isoformat() for d in days),
         "sample": MetadataValue.json(result.sample[:5]),
     }
-    if suites:
+    if suites and settings.data_docs:
         metadata["data_docs"] = MetadataValue.url(build_data_docs(settings, list(suites)))
     return AssetCheckResult(
         passed=result.passed,
