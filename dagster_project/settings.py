@@ -45,6 +45,19 @@ def _flag(name: str, text: str) -> bool:
     raise SettingsError(f"{name}={text!r} must be 1 or 0")
 
 
+def _database_url(text: str | None) -> str | None:
+    if not text:
+        return None
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(text)
+    except Exception as error:  # psycopg.ProgrammingError: the message says what is wrong
+        reason = str(error).strip().splitlines()[0]
+        raise SettingsError(f"COLISEUM_DATABASE_URL is not a valid Postgres URL: {reason}") from None
+    return text
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -107,7 +120,7 @@ class Settings:
         home = Path(env.get("COLISEUM_HOME") or PROJECT_ROOT / ".coliseum").resolve()
         partitions_start = value("COLISEUM_PARTITIONS_START", "2025-01-01", date)
         return cls(
-            database_url=env.get("COLISEUM_DATABASE_URL") or None,
+            database_url=_database_url(env.get("COLISEUM_DATABASE_URL")),
             home=home,
             dagster_home=Path(env.get("DAGSTER_HOME") or home / "dagster_home").resolve(),
             source_schema=_identifier("COLISEUM_SOURCE_SCHEMA", value("COLISEUM_SOURCE_SCHEMA", "public")),

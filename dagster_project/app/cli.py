@@ -1,20 +1,38 @@
-"""The `coliseum` command: init-db, generate, run, late-days, ui."""
+"""The `coliseum` command: set up the database, load a demo log, run the nightly job, check and inspect it.
+
+Every bad input or failed connection is one line on stderr and a non-zero exit (2: bad input, 1: a failure);
+`--debug` shows the traceback. dbt's per-node lines, Dagster's logs and library warnings are shown with
+`--verbose` only (the full event log of every run stays in DAGSTER_HOME, where `coliseum ui` shows it)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
 
+import psycopg
 from psycopg import sql
 
-from dagster_project.db.connection import connect, database_url, dbt_env, run
-from dagster_project.settings import BIN_DIR, PROJECT_ROOT, Settings, child_environment
+from dagster_project.db.connection import connect, database_url, dbt_env, embedded_status, run, stop_embedded
+from dagster_project.settings import BIN_DIR, PROJECT_ROOT, Settings, SettingsError, child_environment, environment
 
 DEMO_EVENTS, DEMO_DAYS, DEMO_SEED = 200_000, 45, 42
+HEARTBEAT_SECONDS = 5.0
+
+
+class CliError(Exception):
+    """A bad input or state, reported as one line (exit 2)."""
 
 
 def _yesterday() -> date:
@@ -28,10 +46,89 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a YYYY-MM-DD date") from exc
 
 
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum of {minimum}")
+        return value
+
+    return parse
+
+
+class Progress:
+    """Progress lines with the elapsed time; while a step is silent, a line every HEARTBEAT_SECONDS."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.started, self.last, self.current = out, time.monotonic(), time.monotonic(), ""
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self.current = line.strip().rstrip(".")
+            self._write(line)
+
+    def _write(self, line: str) -> None:
+        self.last = time.monotonic()
+        print(f"[{self.last - self.started:6.1f} s] {line}", file=self.out, flush=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(0.5):
+            with self._lock:
+                if time.monotonic() - self.last >= HEARTBEAT_SECONDS and self.current:
+                    self._write(f"  ... {self.current}")
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Progress]:
+        beat = threading.Thread(target=self._beat, daemon=True)
+        beat.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            beat.join()
+
+
+@contextlib.contextmanager
+def _output(verbose: bool) -> Iterator[TextIO]:
+    """Yields the terminal's stdout. Unless verbose, what libraries print (dbt's per-node lines that
+    dagster-dbt re-emits) goes nowhere; verbose and not on a terminal, dbt prints no colour codes."""
+    out = sys.stdout
+    if verbose:
+        colour = {} if out.isatty() else {"DBT_USE_COLORS": "false", "NO_COLOR": "1"}
+        with environment(colour):
+            yield out
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield out
+
+
+DOTENV_MARKER = "# written by `coliseum`: plain `dagster dev` from this folder uses the same instance"
+
+
+def share_dagster_home(settings: Settings, root: Path = PROJECT_ROOT) -> Path | None:
+    """Make plain `dagster dev` (run from `root`) use the CLI's DAGSTER_HOME: Dagster reads `root/.env` before
+    choosing its instance, and falls back to a temporary one without it. Only for the checkout's own home
+    (COLISEUM_HOME unset): other homes pass their variables themselves. A .env that coliseum did not write
+    is left alone. Returns the file written, if any."""
+    dotenv = root / ".env"
+    if settings.home != (root / ".coliseum").resolve():
+        return None
+    if dotenv.exists() and DOTENV_MARKER not in dotenv.read_text():
+        return None
+    dotenv.write_text(f"{DOTENV_MARKER}\nDAGSTER_HOME={settings.dagster_home}\n")
+    return dotenv
+
+
 def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
     from dagster_project.db.migrations import init_db
 
     init_db(database_url(settings), settings)
+    share_dagster_home(settings)
     print(f"sources ready in schema {settings.source_schema}; build schema {settings.build_schema} migrated")
     return 0
 
@@ -79,32 +176,51 @@ def _print_boards(url: str, settings: Settings, top: int) -> None:
                 print(f"  {rank:>3}  {artist:<34} {score:>12}  events {events:>7}  fans {fans:>6}")
 
 
+def run_dates(args: argparse.Namespace, settings: Settings, yesterday: date) -> list[date]:
+    """The as-of dates of `coliseum run`: --date alone, --date..--to, or yesterday. Each must be a daily
+    partition: from COLISEUM_PARTITIONS_START through yesterday (a day is built once it is over)."""
+    if args.to and not args.date:
+        raise CliError("--to needs --date: the backfill runs every as-of date from --date through --to")
+    first = args.date or yesterday
+    last = args.to or first
+    if first > last:
+        raise CliError(f"--date {first} is after --to {last}")
+    for option, value in (("--date", first), ("--to", last)):
+        if not settings.partitions_start <= value <= yesterday:
+            raise CliError(
+                f"{option} {value} is outside the partitions: pick a day from {settings.partitions_start} "
+                f"(COLISEUM_PARTITIONS_START) through {yesterday} (yesterday, UTC)"
+            )
+    return [date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1)]
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from dagster_project.app.runner import PipelineRunError, dagster_instance, run_pipeline
     from dagster_project.db.migrations import init_db
     from dagster_project.devtools.generate import generate
 
-    url = database_url(settings)
-    init_db(url, settings)
-    end = args.to or args.date or _yesterday()
-    start = args.date or end
-    if start > end:
-        print("--date must not be after --to", file=sys.stderr)
-        return 2
-    if _log_is_empty(url, settings):
-        with connect(url) as conn:
-            demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, end)
-        print(f"empty log: loaded a demo dataset of {demo.events} entries ({demo.first_day}..{demo.last_day})")
-    _ensure_manifest(settings)
-    dates = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
-    print(f"running the nightly plan for {dates[0]}..{dates[-1]}")
-    instance = dagster_instance(settings)
-    try:
-        summary = run_pipeline(settings, dates, instance, publish_older=args.publish_older)
-    except PipelineRunError as exc:
-        print(str(exc), file=sys.stderr)
-        _send_alerts(url, settings, instance, exc.run_ids)
-        return 1
+    dates = run_dates(args, settings, _yesterday())
+    with _output(args.verbose) as out, Progress(out).running() as progress:
+        progress("connecting to the database")
+        url = database_url(settings)
+        init_db(url, settings)
+        if _log_is_empty(url, settings):
+            progress(f"empty log: loading a demo dataset ({DEMO_EVENTS} entries over {DEMO_DAYS} days)")
+            with connect(url) as conn:
+                demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, dates[-1])
+            progress(f"loaded {demo.events} entries ({demo.first_day}..{demo.last_day})")
+        progress("preparing the dbt manifest")
+        _ensure_manifest(settings)
+        progress(f"running the nightly plan for {dates[0]}..{dates[-1]}")
+        share_dagster_home(settings)
+        instance = dagster_instance(settings)
+        try:
+            summary = run_pipeline(settings, dates, instance, log=progress, publish_older=args.publish_older)
+        except PipelineRunError as exc:
+            print(str(exc), file=sys.stderr)
+            _send_alerts(url, settings, instance, exc.run_ids)
+            return 1
+        progress("done")
     _print_boards(url, settings, args.top)
     _print_quarantine(url, settings, summary.days)
     print("\n" + summary.line())
@@ -193,13 +309,15 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from dagster_project.app.runner import dagster_instance
     from dagster_project.db.migrations import migrate
 
     url = database_url(settings)
     with connect(url) as conn:
         migrate(conn, settings)
     _ensure_manifest(settings)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    dagster_instance(settings).dispose()  # DAGSTER_HOME and its dagster.yaml exist before `dagster dev` reads them
+    share_dagster_home(settings)
     # `dagster dev` loads the code location, which reads these settings again (its own edge).
     env = child_environment({**settings.as_env(), **dbt_env(url, settings), "COLISEUM_DATABASE_URL": url})
     command = [
@@ -216,57 +334,122 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coliseum", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url:
+        print(f"{args.action}: not the embedded database: COLISEUM_DATABASE_URL names a server of its own")
+        return 0
+    if args.action == "stop":
+        stopped = stop_embedded(settings.pgdata)
+        print(f"embedded Postgres on {settings.pgdata}: {'stopped' if stopped else 'was not running'}")
+        return 0
+    status = embedded_status(settings.pgdata)
+    if status.pid is None:
+        print(f"embedded Postgres on {settings.pgdata}: not running (the next command starts it)")
+    else:
+        print(f"embedded Postgres on {settings.pgdata}: running, pid {status.pid}, {status.url}")
+    return 0
 
-    sub.add_parser("init-db", help="create the source tables and indexes (idempotent, additive)").set_defaults(
-        func=cmd_init_db
-    )
 
-    gen = sub.add_parser("generate", help="bulk-load a deterministic synthetic passport log")
-    gen.add_argument("--events", type=int, default=100_000)
-    gen.add_argument("--days", type=int, default=30)
-    gen.add_argument("--seed", type=int, default=1)
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default, unless it has none or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with an error as one line (its usage goes to --help)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="coliseum", description=__doc__)
+    common = Parser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="also show dbt's, Dagster's and libraries' output")
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, text: str, func) -> Parser:
+        p = sub.add_parser(name, help=text, description=text, parents=[common])
+        p.set_defaults(func=func)
+        return p
+
+    command("init-db", "create the source tables, indexes and the pipeline's schema (idempotent)", cmd_init_db)
+
+    gen = command("generate", "bulk-load a deterministic synthetic passport log (a demo or a benchmark)", cmd_generate)
+    gen.add_argument("--events", type=_count(1), default=100_000, help="entries to load")
+    gen.add_argument("--days", type=_count(1), default=30, help="UTC days they spread over")
+    gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed loads the same log")
     gen.add_argument("--end-date", type=_date, help="last UTC day of the data (default: yesterday)")
-    gen.add_argument("--bad-rows", type=int, default=0, help="also append about N malformed rows (the catalogue)")
-    gen.set_defaults(func=cmd_generate)
+    gen.add_argument("--bad-rows", type=_count(0), default=0, help="also append about N malformed rows")
 
-    run = sub.add_parser("run", help="run the nightly job: daily partitions, windows, publish")
-    run.add_argument("--date", type=_date, help="as-of date to (re)compute (default: yesterday, UTC)")
-    run.add_argument("--to", type=_date, help="with --date: backfill every as-of date through this one")
-    run.add_argument(
+    run_ = command("run", "run the nightly job (days, windows, audit, publish) and print the boards", cmd_run)
+    run_.add_argument("--date", type=_date, help="as-of date to (re)compute (default: yesterday, UTC)")
+    run_.add_argument("--to", type=_date, help="with --date: backfill every as-of date through this one")
+    run_.add_argument(
         "--publish-older",
         action="store_true",
         help="publish --date/--to even when it is older than the live publication (by default an older date is "
         "rebuilt and the live as-of date republished)",
     )
-    run.add_argument("--top", type=int, default=5, help="rows of each board to print")
-    run.set_defaults(func=cmd_run)
+    run_.add_argument("--top", type=_count(0), default=5, help="rows of each board to print")
 
-    sub.add_parser("late-days", help="list processed days that received entries afterwards").set_defaults(
-        func=cmd_late_days
-    )
+    command("late-days", "list processed days that received entries afterwards (the next run rebuilds them)",
+            cmd_late_days)  # fmt: skip
 
-    check = sub.add_parser("verify", help="check any database against the contract; exit 1 on drift")
+    check = command("verify", "check any database against the contract, read-only; exit 1 on drift", cmd_verify)
     check.add_argument("--json", action="store_true", help="machine-readable report")
     check.add_argument(
         "--recompute",
         action="store_true",
         help="also rebuild the live as-of date from the log in a scratch schema and diff every published relation",
     )
-    check.set_defaults(func=cmd_verify)
 
-    ui = sub.add_parser("ui", help="start the Dagster UI on the same database and DAGSTER_HOME")
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
-    ui.set_defaults(func=cmd_ui)
+    ui = command("ui", "start the Dagster UI on the same database and DAGSTER_HOME", cmd_ui)
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    ui.add_argument("--port", type=int, default=3000, help="port to listen on")
+
+    db = command("db", "the embedded Postgres: it keeps running after each command until `db stop`", cmd_db)
+    db.add_argument("action", choices=("status", "stop"), help="status: is it running, and where; stop: stop it")
     return parser
+
+
+def describe(error: BaseException) -> tuple[str, int]:
+    """One line for an error, and the exit code (2: the input or configuration, 1: a failure)."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if isinstance(error, CliError | SettingsError):
+        return first, 2
+    if isinstance(error, psycopg.OperationalError):
+        return f"cannot reach the database: {first}", 1
+    if isinstance(error, psycopg.Error):
+        return f"database error: {first}", 1
+    return f"{type(error).__name__}: {first} (--debug shows the traceback)", 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args, Settings.from_env())
+    if not args.verbose:
+        warnings.simplefilter("ignore")  # Dagster's beta and backfill-policy notes, platformdirs, GX
+    try:
+        return args.func(args, Settings.from_env())
+    except KeyboardInterrupt:
+        print("coliseum: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        line, code = describe(error)
+        print(f"coliseum {args.command}: error: {line}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

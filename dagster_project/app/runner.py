@@ -60,9 +60,17 @@ def definitions(settings: Settings) -> Definitions:
     return build_defs(settings)
 
 
+# A new DAGSTER_HOME gets this dagster.yaml (an existing one is the operator's): local storage, as without one,
+# and no telemetry, whose first-run banner would otherwise open every new home's first command.
+DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+
+
 def dagster_instance(settings: Settings) -> DagsterInstance:
     """The instance in the settings' DAGSTER_HOME, shared with `coliseum ui` and `dagster dev`."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
     return DagsterInstance.from_config(str(settings.dagster_home))
 
 
@@ -85,6 +93,8 @@ def execute_plan(
     while requests:
         for request in requests:
             started = time.monotonic()
+            label = f"{request.job_name}[{_partition_label(request)}]"
+            log(f"  {label} running")
             result = defs.resolve_job_def(request.job_name).execute_in_process(
                 instance=instance,
                 partition_key=request.partition_key,
@@ -93,7 +103,6 @@ def execute_plan(
                 raise_on_error=False,
             )
             run_ids.append(result.run_id)
-            label = f"{request.job_name}[{_partition_label(request)}]"
             log(f"  {label}: {'ok' if result.success else 'FAILED'} ({time.monotonic() - started:.1f} s)")
             if not result.success:
                 raise PipelineRunError(

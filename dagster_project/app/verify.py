@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg import sql
 
-from dagster_project.contract import BOARD_NAMES, CONTRACT, FUNCTIONS, SOURCES
+from dagster_project.contract import BOARD_NAMES, CONTRACT, ENTITLEMENTS, FUNCTIONS, SOURCES
 from dagster_project.db.connection import run
-from dagster_project.db.migrations import LATEST_VERSION, schema_version
+from dagster_project.db.migrations import LATEST_VERSION, existing_app_roles, schema_version
 from dagster_project.defs.publish.publication import current_publication
 from dagster_project.settings import Settings
 
@@ -20,7 +20,7 @@ from dagster_project.settings import Settings
 @dataclass
 class Finding:
     object: str
-    status: str  # ok | missing | wrong_columns | drift | stale
+    status: str  # ok | warning (reported, not drift) | missing | wrong_columns | drift | stale
     detail: str = ""
 
 
@@ -30,7 +30,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(f.status == "ok" for f in self.findings)
+        return all(f.status in ("ok", "warning") for f in self.findings)
 
     def as_dict(self) -> dict:
         return {"ok": self.ok, "findings": [asdict(f) for f in self.findings]}
@@ -78,8 +78,45 @@ def verify(conn: psycopg.Connection, settings: Settings, now: datetime | None = 
             + ("" if version >= LATEST_VERSION else f" of {LATEST_VERSION}: run coliseum init-db"),
         )
     )
+    report.findings.extend(_grants(conn, settings))
     report.findings.extend(_last_run(conn, settings, now or datetime.now(UTC)))
     return report
+
+
+# Privileges an app role (Supabase: anon, authenticated, reachable through the REST API) must not hold on the
+# log, the profiles or the entitlements: each lets any app user forge, erase or rewrite what the boards count.
+DANGEROUS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES")
+
+
+def _grants(conn: psycopg.Connection, settings: Settings) -> list[Finding]:
+    """A warning per table the app roles can write or that has no row-level security. `init-db` locks down the
+    tables it creates; an app table that existed before is the app's to fix, so this is reported, not drift."""
+    roles = existing_app_roles(conn, settings)
+    tables = [(settings.source_schema, name) for name in SOURCES] + [(settings.publish_schema, ENTITLEMENTS.name)]
+    findings = []
+    for schema, table in tables:
+        relation = f"{schema}.{table}"
+        secured = conn.execute(
+            "select c.relrowsecurity from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s",
+            (schema, table),
+        ).fetchone()
+        if secured is None:
+            continue  # reported as missing above
+        problems = [
+            f"{role} may {', '.join(granted)}"
+            for role in roles
+            if (granted := [p for p in DANGEROUS if _has_privilege(conn, role, relation, p)])
+        ]
+        if not secured[0]:
+            problems.append("row-level security is off")
+        if problems:
+            findings.append(Finding(f"{relation} grants", "warning", "; ".join(problems)))
+    return findings
+
+
+def _has_privilege(conn: psycopg.Connection, role: str, relation: str, privilege: str) -> bool:
+    return conn.execute("select has_table_privilege(%s, %s, %s)", (role, relation, privilege)).fetchone()[0]
 
 
 def _last_run(conn: psycopg.Connection, settings: Settings, now: datetime) -> list[Finding]:

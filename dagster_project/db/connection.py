@@ -7,6 +7,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -42,6 +43,33 @@ def start_embedded(pgdata: Path, stop_at_exit: bool = False) -> pgserver.Postgre
         server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
     _tune_embedded(server.get_uri())
     return server
+
+
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    pgdata: Path
+    pid: int | None  # None: not running
+    url: str | None
+
+
+def embedded_status(pgdata: Path) -> EmbeddedStatus:
+    """Whether the embedded server on `pgdata` runs (read from postmaster.pid; never starts it)."""
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
+    if info is None or not info.is_running():
+        return EmbeddedStatus(pgdata, None, None)
+    return EmbeddedStatus(pgdata, info.pid, info.get_uri())
+
+
+def stop_embedded(pgdata: Path) -> bool:
+    """Stop the embedded server on `pgdata` (fast shutdown: open sessions end); False when it was not running."""
+    if embedded_status(pgdata).pid is None:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()  # the last handle stops the server
+    return True
 
 
 # The embedded server's settings for this workload (a server named by COLISEUM_DATABASE_URL keeps its DBA's):

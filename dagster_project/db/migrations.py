@@ -288,12 +288,20 @@ OWN_ROW_POLICY = "coliseum_entitlements_own_row"
 
 
 def init_db(url: str, settings: Settings) -> None:
-    """Create the sources and the app's entitlements table (additively), then migrate the build schema."""
+    """Create the sources and the app's entitlements table (additively), then migrate the build schema.
+
+    A source table that init-db creates is locked down for the app roles (row-level security on, no privilege:
+    the app writes the log through its service role); one that exists already is the app's, and is never
+    altered beyond the pipeline's column and indexes (`coliseum verify` warns about dangerous grants on it)."""
     schema = sql.Identifier(settings.source_schema)
     with connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("create schema if not exists {}").format(schema))
-        for ddl in (PASSPORT_ENTRIES_DDL, ARTIST_PROFILES_DDL, ADD_PROCESSED_COLUMN):
+        for table, ddl in (("passport_entries", PASSPORT_ENTRIES_DDL), ("artist_profiles", ARTIST_PROFILES_DDL)):
+            created = not _exists(conn, settings.source_schema, table)
             conn.execute(sql.SQL(ddl).format(schema=schema))
+            if created:
+                _lock_down(conn, settings, settings.source_schema, table)
+        conn.execute(sql.SQL(ADD_PROCESSED_COLUMN).format(schema=schema))
         # The app's entitlements table exists before the first publication (billing may write it first).
         _entitlements(conn, settings)
         for name, definition in INDEXES:
@@ -306,17 +314,41 @@ def init_db(url: str, settings: Settings) -> None:
         migrate(conn, settings)
 
 
+def _exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (f"{schema}.{table}",)).fetchone()[0]
+
+
+def existing_app_roles(conn: psycopg.Connection, settings: Settings) -> list[str]:
+    """The configured app roles that exist in this database (Supabase: anon, authenticated)."""
+    rows = conn.execute("select rolname from pg_roles where rolname = any(%s)", (list(settings.app_roles),))
+    return sorted(row[0] for row in rows)
+
+
+def _lock_down(conn: psycopg.Connection, settings: Settings, schema: str, table: str, read: bool = False) -> None:
+    """Row-level security on, and nothing for the app roles but (with `read`) SELECT, which the table's
+    policies narrow. Supabase's default privileges give them every privilege on a new table in public,
+    TRUNCATE and TRIGGER included, and an API that reaches it."""
+    relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+    conn.execute(sql.SQL("alter table {} enable row level security").format(relation))
+    roles = existing_app_roles(conn, settings)
+    if not roles:
+        return
+    role_list = sql.SQL(", ").join(map(sql.Identifier, roles))
+    conn.execute(sql.SQL("revoke all on {} from {}").format(relation, role_list))
+    if read:
+        conn.execute(sql.SQL("grant select on {} to {}").format(relation, role_list))
+
+
 def _entitlements(conn: psycopg.Connection, settings: Settings) -> None:
-    """The app's table, auth.uid() where Supabase does not provide it, and its own-row read policy."""
+    """The app's table, auth.uid() where Supabase does not provide it, and its own-row read policy. Billing
+    writes it through its service role; the app roles may only read their own row."""
     target = sql.Identifier(settings.publish_schema)
     conn.execute(sql.SQL("create schema if not exists {}").format(target))
     conn.execute(sql.SQL(ENTITLEMENTS_DDL).format(target=target))
     if conn.execute("select to_regprocedure('auth.uid()')").fetchone()[0] is None:
         for ddl in AUTH_UID_DDL:
             conn.execute(ddl)
-    conn.execute(
-        sql.SQL("alter table {}.{} enable row level security").format(target, sql.Identifier(ENTITLEMENTS.name))
-    )
+    _lock_down(conn, settings, settings.publish_schema, ENTITLEMENTS.name, read=True)
     exists = conn.execute(
         "select 1 from pg_policies where schemaname = %s and tablename = %s and policyname = %s",
         (settings.publish_schema, ENTITLEMENTS.name, OWN_ROW_POLICY),

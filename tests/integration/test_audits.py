@@ -245,6 +245,7 @@ def test_data_docs_are_built_and_linked_from_the_check(database, built):
 
 
 def test_without_data_docs_a_check_still_reports_its_result(database, built):
+    execute_plan(database.settings, PLAN[2:], D, database.instance, log=quiet)  # COLISEUM_DATA_DOCS=0
     records = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
         [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "gx_strength_suite")]
     )

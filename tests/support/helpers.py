@@ -21,13 +21,18 @@ def quiet(*_args) -> None:
     """A `log` for run_pipeline / execute_plan that prints nothing."""
 
 
-def cli_env(settings: Settings) -> dict[str, str]:
+def cli_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a `coliseum` subprocess: the real edge, where the settings are read again."""
-    return {**os.environ, **settings.as_env()}
+    return {**os.environ, **settings.as_env(), **(extra or {})}
 
 
-def run_cli(settings: Settings, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([COLISEUM, *args], env=cli_env(settings), capture_output=True, text=True, timeout=timeout)
+def run_cli(
+    settings: Settings, *args: str, timeout: int = 600, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`coliseum *args` with these settings (and `extra` variables, e.g. a bad value to be reported)."""
+    return subprocess.run(
+        [COLISEUM, *args], env=cli_env(settings, extra), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def new_id() -> str:

@@ -14,15 +14,25 @@ import psycopg
 from psycopg import sql
 
 from dagster_project.contract import BOARD_COLUMNS, WINDOWS
+from dagster_project.db.migrations import existing_app_roles
 from dagster_project.settings import Settings
 
+# The plan of a user: the caller's own, or anyone's for a caller that is not an app role (the service role,
+# billing, the pipeline). Inside a SECURITY DEFINER function current_user is the owner: the caller's role is
+# the one it SET (PostgREST: `set local role authenticated`), or the login role.
 PLAN_FUNCTION = """
 create or replace function {target}.get_user_coliseum_plan(p_user_id uuid) returns text
-language sql stable security definer set search_path = pg_catalog, pg_temp as $$
-    select coalesce((
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+begin
+    if p_user_id is distinct from auth.uid()
+       and coalesce(nullif(current_setting('role', true), 'none'), session_user::text) = any({app_roles}) then
+        raise exception 'a user may read only their own plan' using errcode = '42501';
+    end if;
+    return coalesce((
         select plan from {target}.coliseum_entitlements
         where user_id = p_user_id and (expires_at is null or expires_at > now())
-    ), 'free')
+    ), 'free');
+end
 $$
 """
 
@@ -65,18 +75,13 @@ $$
 """
 
 
-def app_roles(conn: psycopg.Connection, settings: Settings) -> list[str]:
-    """The configured app roles that exist in this database."""
-    rows = conn.execute("select rolname from pg_roles where rolname = any(%s)", (list(settings.app_roles),))
-    return sorted(row[0] for row in rows)
-
-
 def create_entitlement_api(
     conn: psycopg.Connection, settings: Settings, publication_id: int, published: tuple[str, ...]
 ) -> None:
     """Point the read function at this publication and make it the app roles' only way to the boards."""
     target, build = sql.Identifier(settings.publish_schema), sql.Identifier(settings.build_schema)
-    conn.execute(sql.SQL(PLAN_FUNCTION).format(target=target))
+    app_roles = sql.SQL("array[{}]::text[]").format(sql.SQL(", ").join(map(sql.Literal, settings.app_roles)))
+    conn.execute(sql.SQL(PLAN_FUNCTION).format(target=target, app_roles=app_roles))
     conn.execute(
         sql.SQL(READ_FUNCTION).format(
             target=target,
@@ -96,7 +101,7 @@ def create_entitlement_api(
     ]
     for function in functions:
         conn.execute(sql.SQL("revoke all on function {} from public").format(function))
-    roles = app_roles(conn, settings)
+    roles = existing_app_roles(conn, settings)
     if not roles:
         return
     role_list = sql.SQL(", ").join(map(sql.Identifier, roles))
