@@ -1,4 +1,6 @@
-"""`coliseum verify` on a matching database, then on a drifted one; coliseum_metrics as a legacy view."""
+"""The operator's read and buttons on one built database: `coliseum verify` on a matching database (also as a
+role that can only read), every UI button (each check launched on its own, each job from its launchpad), then
+`verify` on a drifted database; coliseum_metrics as a legacy view."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from dagster import AssetCheckKey
 from psycopg.conninfo import make_conninfo
 
 from dagster_project.app.cli import main
-from dagster_project.app.runner import run_pipeline
+from dagster_project.app.runner import QUIET, definitions, run_pipeline
 from dagster_project.app.verify import verify
+from dagster_project.defs.nightly.plan import DAILY_JOB, PUBLISH_JOB, RECOMPUTE_JOB, WINDOWS_JOB
 from dagster_project.devtools.generate import generate
 from tests.support.database import AS_OF
 from tests.support.helpers import follow, new_id
@@ -86,6 +90,95 @@ def test_verify_passes_as_a_role_that_can_only_read(database, built, read_only_u
             )
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("delete from coliseum.coliseum_dna_mutations")
+
+
+# Every button of the UI on good data, through Dagster's API the way the UI launches them: each check on its
+# own (Assets -> a check -> Execute: the implicit asset job with that check alone, no partition), and each job
+# with the partition its launchpad offers. Before the drift test below, which breaks the published contract.
+
+
+def launch_check(database, defs, key: AssetCheckKey):
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(), asset_check_selection={key})
+    return job.execute_in_process(instance=database.instance, run_config=QUIET, raise_on_error=False)
+
+
+def checks_to_launch(defs) -> list[AssetCheckKey]:
+    """Every check of ours, and one dbt test per dbt asset set (each dbt test is its own dbt invocation)."""
+    keys = sorted(defs.resolve_asset_graph().asset_check_keys, key=lambda k: k.to_user_string())
+    ours = [k for k in keys if not k.name.startswith(("not_null", "unique", "accepted_values", "relationships"))]
+    ours = [k for k in ours if "__" not in k.name and "_coliseum_" not in k.name]
+    dbt_daily = next(k for k in keys if k.name.startswith("not_null") and "stg_passport__entries" in k.name)
+    dbt_window = next(k for k in keys if k.name.startswith("not_null") and "coliseum_domain_strength" in k.name)
+    return [*ours, dbt_daily, dbt_window]
+
+
+def test_every_check_launched_on_its_own_passes(database, built):
+    defs = definitions(database.settings)
+    launched = checks_to_launch(defs)
+    names = {k.name for k in launched}
+    assert {"gx_source_suite", "gx_mutations_suite", "reconciliation", "gx_leaderboard_suite"} <= names, names
+    failed = {}
+    for key in launched:
+        result = launch_check(database, definitions(database.settings), key)
+        # A warning check may warn (the generated log has artists without a profile); a blocking one must pass.
+        evaluations = result.get_asset_check_evaluations()
+        blocking_failed = [e for e in evaluations if not e.passed and e.severity.value == "ERROR"]
+        if not result.success or len(evaluations) != 1 or blocking_failed:
+            failures = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+            failed[key.to_user_string()] = (result.success, [e.passed for e in evaluations], failures)
+    assert failed == {}
+
+
+@pytest.mark.parametrize(
+    ("job_name", "partition"),
+    # In this order: a daily partition rebuilt alone leaves its windows older than its mutations, and publish
+    # then refuses to stage that date until they are rebuilt (the trust gate, tests/integration/test_gate.py).
+    [
+        (RECOMPUTE_JOB, None),
+        (PUBLISH_JOB, AS_OF.isoformat()),
+        (WINDOWS_JOB, f"{AS_OF.isoformat()}|7d"),
+        (DAILY_JOB, AS_OF.isoformat()),
+    ],
+)
+def test_every_job_launched_from_the_launchpad_succeeds(database, built, job_name, partition):
+    result = (
+        definitions(database.settings)
+        .resolve_job_def(job_name)
+        .execute_in_process(instance=database.instance, partition_key=partition, run_config=QUIET, raise_on_error=False)
+    )
+    failures = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+    assert result.success, failures
+
+
+def test_a_check_launched_before_anything_was_built_says_so(database, built, admin_url, tmp_path_factory):
+    from dagster import DagsterInstance
+
+    from dagster_project.db.migrations import init_db
+    from tests.support.database import create_database, drop_database, settings_for
+
+    url = create_database(admin_url)
+    try:
+        settings = settings_for(url, tmp_path_factory.mktemp("empty"))
+        init_db(url, settings)
+        defs = definitions(settings)
+        key = next(k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "gx_mutations_suite")
+        with DagsterInstance.ephemeral() as instance:
+            job = defs.resolve_implicit_global_asset_job_def().get_subset(
+                asset_selection=set(), asset_check_selection={key}
+            )
+            result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
+        [failure] = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+        assert "no day has been built yet: run the nightly job" in failure
+    finally:
+        drop_database(admin_url, url)
+
+
+def test_days_the_check_audits_alone_are_the_newest_built(database, built):
+    # Launched alone, a daily check audits the newest day whose build passed: AS_OF, the fixture's last.
+    key = next(k for k in built.resolve_asset_graph().asset_check_keys if k.name == "reconciliation")
+    result = launch_check(database, definitions(database.settings), key)
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.metadata["partition"].value == AS_OF.isoformat()
 
 
 def test_verify_reports_drift(database, built, capsys, monkeypatch):

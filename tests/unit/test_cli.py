@@ -10,7 +10,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from dagster_project.app.cli import CliError, build_parser, describe, run_dates, share_dagster_home
+from dagster_project.app.cli import CliError, _output, build_parser, describe, run_dates, share_dagster_home
 from dagster_project.settings import Settings, SettingsError
 
 YESTERDAY = date(2026, 11, 30)
@@ -75,3 +75,15 @@ def test_plain_dagster_dev_finds_the_clis_instance(tmp_path):
     (tmp_path / ".env").write_text("DAGSTER_HOME=/srv/dagster\n")
     assert share_dagster_home(settings, root=tmp_path) is None
     assert (tmp_path / ".env").read_text() == "DAGSTER_HOME=/srv/dagster\n"
+
+
+def test_library_output_is_hidden_unless_verbose(capsys):
+    with _output(verbose=False) as out:
+        print("1 of 42 START sql incremental model coliseum.stg_passport__entries")  # dagster-dbt's stdout
+        print("[   1.0 s] progress", file=out)
+    assert capsys.readouterr().out == "[   1.0 s] progress\n"
+    with _output(verbose=True):
+        print("1 of 42 START sql incremental model")
+        colour = os.environ.get("DBT_USE_COLORS")
+    assert "1 of 42 START" in capsys.readouterr().out
+    assert colour == "false" and "DBT_USE_COLORS" not in os.environ  # not a terminal: dbt prints no colour codes

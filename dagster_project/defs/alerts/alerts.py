@@ -52,6 +52,8 @@ def run_alerts(
     for run in runs:
         root = run.tags.get(ROOT_RUN_ID_TAG, run.run_id)
         partition = run_partition(run.tags)
+        # A run launched without a partition (a check executed from the UI, the weekly recompute).
+        scope = f"for {partition}" if partition else "(no partition)"
         for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
             evaluation = entry.dagster_event.event_specific_data
             if evaluation.passed:
@@ -63,7 +65,7 @@ def run_alerts(
                 Alert(
                     kind="check_failed",
                     key=f"check:{asset}:{check}:{partition}:{root}",
-                    message=f"[{evaluation.severity.value}] check {check} on {asset} failed for {partition} "
+                    message=f"[{evaluation.severity.value}] check {check} on {asset} failed {scope} "
                     f"(run {run.run_id}): {metadata.get('summary') or evaluation.description or ''}",
                     severity=evaluation.severity.value.lower(),
                     check=check,
@@ -85,7 +87,7 @@ def run_alerts(
                 Alert(
                     kind="run_failed",
                     key=f"run:{run.job_name}:{partition}:{root}",
-                    message=f"run {run.run_id} of {run.job_name} failed for {partition}{retry}"
+                    message=f"run {run.run_id} of {run.job_name} failed {scope}{retry}"
                     + (f": {cause}" if cause else ""),
                     run_id=run.run_id,
                     partition=partition,

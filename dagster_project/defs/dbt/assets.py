@@ -4,23 +4,25 @@ The seeds (weights, currencies, plan limits) belong to the daily set: reloading 
 invocation keeps them in sync at no extra dbt process (about 10 s) per night."""
 
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    Failure,
     MultiToSingleDimensionPartitionMapping,
     PartitionMapping,
 )
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
-from dagster_project.contract import build_key
+from dagster_project.contract import WINDOWS, build_key
 from dagster_project.defs.dbt.project import coliseum_dbt
 from dagster_project.defs.dbt.vars import daily_vars, window_vars
-from dagster_project.defs.nightly.ledger import open_days
+from dagster_project.defs.nightly.ledger import last_closed_day, open_days
 from dagster_project.defs.nightly.partitions import Partitionings, days_between
+from dagster_project.defs.publish.publication import current_publication
 from dagster_project.defs.quality.results import AuditResult, record
 from dagster_project.defs.resources import ColiseumDbtResource, ColiseumResource
 
@@ -73,6 +75,24 @@ def _record_build(
             record(conn, coliseum.settings, result, run_id)
 
 
+def _newest_built_day(coliseum: ColiseumResource) -> date:
+    """What a daily dbt test launched on its own (no partition) tests: the newest day whose build passed."""
+    with coliseum.connect() as conn:
+        day = last_closed_day(conn, coliseum.settings)
+    if day is None:
+        raise Failure(description="no day has been built yet: run the nightly job (or a daily partition) first")
+    return day
+
+
+def _live_as_of_date(coliseum: ColiseumResource) -> date:
+    """What a window dbt test launched on its own tests: the as-of date the app reads."""
+    with coliseum.connect() as conn:
+        live = current_publication(conn, coliseum.settings)
+    if live is None:
+        raise Failure(description="nothing has been published yet: run the nightly job first")
+    return live.as_of_date
+
+
 def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, AssetsDefinition]:
     """(daily set, window set)."""
 
@@ -88,6 +108,10 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
         context: AssetExecutionContext, dbt: ColiseumDbtResource, coliseum: ColiseumResource
     ) -> Iterator[Any]:
         settings = coliseum.settings
+        if not context.selected_asset_keys:  # dbt tests alone (the UI's Execute on a check): no build, no ledger
+            day = _newest_built_day(coliseum)
+            yield from dbt.build(context, daily_vars(day, day + timedelta(days=1), context.run_id, settings))
+            return
         time_window = context.partition_time_window  # one day, or a range in a single-run backfill
         start, end = time_window.start.date(), time_window.end.date()
         days = [(day.isoformat(), day) for day in days_between(start, date.fromordinal(end.toordinal() - 1))]
@@ -112,6 +136,9 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
     def coliseum_window_assets(
         context: AssetExecutionContext, dbt: ColiseumDbtResource, coliseum: ColiseumResource
     ) -> Iterator[Any]:
+        if not context.selected_asset_keys:  # dbt tests alone (the UI's Execute on a check): no build
+            yield from dbt.build(context, window_vars(_live_as_of_date(coliseum), list(WINDOWS)))
+            return
         # One dbt invocation per as-of date for all its selected windows; dates in order (previous_rank).
         windows_by_date: dict[str, list[str]] = {}
         for key in context.partition_keys:

@@ -75,6 +75,15 @@ def open_days_through(conn: psycopg.Connection, settings: Settings, through: dat
     ).fetchall()
 
 
+def last_closed_day(conn: psycopg.Connection, settings: Settings) -> date | None:
+    """The newest day whose build passed and was closed: what a daily check launched on its own audits."""
+    return conn.execute(
+        sql.SQL(
+            "select max(day) from {}.coliseum_daily_ledger where building_run_id is null and audited_at is not null"
+        ).format(sql.Identifier(settings.build_schema))
+    ).fetchone()[0]
+
+
 def close_days(conn: psycopg.Connection, settings: Settings, start: date, end: date, run_id: str) -> int:
     """Mark the days [start, end) processed and audited, in one transaction; returns the entries marked."""
     build, source = sql.Identifier(settings.build_schema), sql.Identifier(settings.source_schema)

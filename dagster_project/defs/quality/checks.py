@@ -33,6 +33,7 @@ from dagster_project.contract import (
     STAGING_KEY,
     WINDOWS,
 )
+from dagster_project.defs.nightly.ledger import last_closed_day
 from dagster_project.defs.nightly.partitions import run_days
 from dagster_project.defs.publish.publication import candidate_for_run, current_publication
 from dagster_project.defs.quality import audits
@@ -42,14 +43,21 @@ from dagster_project.defs.resources import ColiseumResource
 from dagster_project.settings import DBT_PROJECT_DIR
 
 
-def _days(context: AssetCheckExecutionContext) -> list[date]:
+def _days(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> list[date]:
+    """The days a daily check audits: its run's, or, launched on its own (the UI's Execute on a check: no
+    partition), the newest day whose build passed."""
     days = run_days(context.run.tags)
-    if not days:
+    if days:
+        return days
+    with coliseum.connect() as conn:
+        last = last_closed_day(conn, coliseum.settings)
+    if last is None:
         raise Failure(
-            description=f"check {context.check_specs[0].name} audits the days of its run, and this run has no "
-            "partition: launch it with a day (or a range of days) selected"
+            description=f"check {context.check_specs[0].name} audits built days, and no day has been built yet: "
+            "run the nightly job (or a daily partition) first"
         )
-    return days
+    context.log.info(f"launched without a partition: auditing the newest built day, {last}")
+    return [last]
 
 
 def finish(
@@ -121,7 +129,7 @@ def day_suite_check(
 
     @asset_check(asset=asset, name=name, blocking=True, description=description)
     def _check(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
-        settings, days = coliseum.settings, _days(context)
+        settings, days = coliseum.settings, _days(context, coliseum)
         bounds = {"first": min(days).isoformat(), "after": (max(days) + timedelta(days=1)).isoformat()}
         schemas = {"source": settings.source_schema, "build": settings.build_schema}
         query = f"select * from {relation.format(**schemas)} where {filter_sql.format(**bounds)}"
@@ -157,15 +165,27 @@ gx_mutations_suite = day_suite_check(
     description="Per day: raw entries = counted + quarantined + exact duplicates.",
 )
 def reconciliation(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> AssetCheckResult:
-    days = _days(context)
+    days = _days(context, coliseum)
     with coliseum.connect() as conn:
         result = audits.reconciliation(conn, coliseum.settings, days)
     return finish(context, coliseum, result, days)
 
 
 def _candidate(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> tuple[int, date]:
+    """The publication a candidate check audits: the candidate its run staged, or, launched on its own (no
+    candidate in the run), the live publication, which is what the app reads."""
     with coliseum.connect() as conn:
-        return candidate_for_run(conn, coliseum.settings, context.run.run_id)
+        try:
+            return candidate_for_run(conn, coliseum.settings, context.run.run_id)
+        except LookupError:
+            live = current_publication(conn, coliseum.settings)
+    if live is None:
+        raise Failure(
+            description=f"check {context.check_specs[0].name} audits a publication, and nothing has been published "
+            "yet: run the nightly job first"
+        )
+    context.log.info(f"no candidate in this run: auditing the live publication {live.publication_id}")
+    return live.publication_id, live.as_of_date
 
 
 def candidate_suite_check(

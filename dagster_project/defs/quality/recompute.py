@@ -8,7 +8,6 @@ the build schema or the published relations."""
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -81,17 +80,19 @@ def rebuild(url: str, settings: Settings, schema: str, as_of: date, run_id: str 
         ("tag:daily", daily_vars(settings.partitions_start, as_of + timedelta(days=1), run_id, settings)),
         ("tag:window", window_vars(as_of, list(WINDOWS))),
     ]
-    # One target folder for both steps: the second starts from the first's parse state.
-    with tempfile.TemporaryDirectory(prefix="coliseum-recompute-") as target:
-        for selector, run_values in steps:
-            command = [
-                dbt, "build", "--select", selector, "--exclude-resource-type", "test", "--target-path", target,
-                "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            ]  # fmt: skip
-            env = child_environment({**connection, **run_environment(run_values)})
-            done = subprocess.run(command, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(f"recompute: dbt build {selector} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    # One target folder per home for every rebuild: each starts from the previous one's parse state (its profile
+    # names the scratch schema, so the pipeline's own parse state does not apply).
+    target = settings.dbt_target_dir / "recompute"
+    target.mkdir(parents=True, exist_ok=True)
+    for selector, run_values in steps:
+        command = [
+            dbt, "build", "--select", selector, "--exclude-resource-type", "test", "--target-path", str(target),
+            "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        ]  # fmt: skip
+        env = child_environment({**connection, **run_environment(run_values)})
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"recompute: dbt build {selector} failed:\n{(done.stdout + done.stderr)[-3000:]}")
 
 
 def expected_relations(settings: Settings, schema: str, as_of: date) -> dict[str, tuple[sql.Composable, str]]:
