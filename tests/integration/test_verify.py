@@ -175,8 +175,9 @@ def test_a_check_launched_before_anything_was_built_says_so(database, built, adm
 
 def test_days_the_check_audits_alone_are_the_newest_built(database, built):
     # Launched alone, a daily check audits the newest day whose build passed: AS_OF, the fixture's last.
-    key = next(k for k in built.resolve_asset_graph().asset_check_keys if k.name == "reconciliation")
-    result = launch_check(database, definitions(database.settings), key)
+    defs = definitions(database.settings)
+    key = next(k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "reconciliation")
+    result = launch_check(database, defs, key)
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.metadata["partition"].value == AS_OF.isoformat()
 
