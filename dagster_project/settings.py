@@ -58,6 +58,33 @@ def _database_url(text: str | None) -> str | None:
     return text
 
 
+# Settings a home keeps for itself: the CLI writes them for the demo it loads (its partitions start where its
+# data starts), so `coliseum` and `dagster dev` on that home agree. The environment always wins.
+HOME_SETTINGS_FILE = "settings.env"
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("COLISEUM_HOME") or PROJECT_ROOT / ".coliseum").resolve()
+
+
+def home_settings(home: Path) -> dict[str, str]:
+    """The NAME=value lines of the home's settings file (none when it does not exist)."""
+    path = home / HOME_SETTINGS_FILE
+    if not path.exists():
+        return {}
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#") and "=" in line)
+
+
+def write_home_settings(home: Path, values: Mapping[str, str], why: str) -> Path:
+    """Keep `values` in the home's settings file (merged with what it holds)."""
+    path = home / HOME_SETTINGS_FILE
+    merged = {**home_settings(home), **values}
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# {why}\n" + "".join(f"{name}={value}\n" for name, value in sorted(merged.items())))
+    return path
+
+
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -111,13 +138,14 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Parse the configuration from `environ` (the process environment when None): the only place where a
-        variable is read. Tests pass a mapping; nothing reads the variables again later."""
-        env = os.environ if environ is None else environ
+        variable is read. Tests pass a mapping; nothing reads the variables again later. With the process
+        environment, the home's settings file (HOME_SETTINGS_FILE) fills in what the environment leaves unset."""
+        env = {**home_settings(_home(os.environ)), **os.environ} if environ is None else environ
 
         def value(name: str, default: str, kind: type = str):
             return _parsed(name, env.get(name, default), kind)
 
-        home = Path(env.get("COLISEUM_HOME") or PROJECT_ROOT / ".coliseum").resolve()
+        home = _home(env)
         partitions_start = value("COLISEUM_PARTITIONS_START", "2025-01-01", date)
         return cls(
             database_url=_database_url(env.get("COLISEUM_DATABASE_URL")),

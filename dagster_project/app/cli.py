@@ -25,7 +25,15 @@ import psycopg
 from psycopg import sql
 
 from dagster_project.db.connection import connect, database_url, dbt_env, embedded_status, run, stop_embedded
-from dagster_project.settings import BIN_DIR, PROJECT_ROOT, Settings, SettingsError, child_environment, environment
+from dagster_project.settings import (
+    BIN_DIR,
+    PROJECT_ROOT,
+    Settings,
+    SettingsError,
+    child_environment,
+    environment,
+    write_home_settings,
+)
 
 DEMO_EVENTS, DEMO_DAYS, DEMO_SEED = 200_000, 45, 42
 HEARTBEAT_SECONDS = 5.0
@@ -207,7 +215,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if _log_is_empty(url, settings):
             progress(f"empty log: loading a demo dataset ({DEMO_EVENTS} entries over {DEMO_DAYS} days)")
             with connect(url) as conn:
-                demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, dates[-1])
+                demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, dates[-1], no_profile_share=0)
+            # The demo's partitions start where its data starts (not thousands of empty days in the UI); the
+            # environment still wins, and production keeps the configured start.
+            start = {"COLISEUM_PARTITIONS_START": demo.first_day.isoformat()}
+            write_home_settings(settings.home, start, "the demo's partitions start where its data starts")
+            settings = Settings.from_env()  # the edge again: the CLI's own settings, now with the home's
             progress(f"loaded {demo.events} entries ({demo.first_day}..{demo.last_day})")
         progress("preparing the dbt manifest")
         _ensure_manifest(settings)

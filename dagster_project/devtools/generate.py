@@ -137,6 +137,7 @@ def generate(
     end_date: date,
     chunk_rows: int = 200_000,
     population: tuple[int, int] | None = None,
+    no_profile_share: float = 0.08,
 ) -> Generated:
     """Append `events` entries spread over the `days` UTC days ending on `end_date` (inclusive).
 
@@ -169,7 +170,8 @@ def generate(
     )
     track_length = population_rng.integers(90, 420, n_tracks)
     user_place = population_rng.integers(0, len(PLACES), n_users)
-    has_profile = population_rng.random(n_artists) >= 0.08  # about 8% of artists have no profile row
+    # By default about 8% of artists have no profile row (ranked under a fallback name, with a warning).
+    has_profile = population_rng.random(n_artists) >= no_profile_share
 
     kinds = np.array([m[3] for m in EVENT_MIX])
     kind = rng.choice(len(EVENT_MIX), size=events, p=kinds / kinds.sum())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -118,3 +119,23 @@ def test_empty_values_mean_unset(tmp_path):
     )
     assert settings.database_url is None and settings.alert_webhook_url is None
     assert settings.dagster_home == tmp_path.resolve() / "dagster_home"
+
+
+def test_the_homes_settings_file_fills_in_what_the_environment_leaves_unset(tmp_path, monkeypatch):
+    """The CLI keeps the demo's partitions start in the home (settings.env), so `coliseum` and `dagster dev` on
+    that home agree; a variable that is set wins. Only the process environment is merged with the file."""
+    from dagster_project.settings import home_settings, write_home_settings
+
+    write_home_settings(tmp_path, {"COLISEUM_PARTITIONS_START": "2026-10-17"}, "the demo's")
+    write_home_settings(tmp_path, {"COLISEUM_SCHEDULE_HOUR": "4"}, "merged")
+    assert home_settings(tmp_path) == {"COLISEUM_PARTITIONS_START": "2026-10-17", "COLISEUM_SCHEDULE_HOUR": "4"}
+    for name in list(os.environ):
+        if name.startswith("COLISEUM_") or name == "DAGSTER_HOME":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COLISEUM_HOME", str(tmp_path))
+    settings = Settings.from_env()
+    assert (settings.partitions_start, settings.platform_start) == (date(2026, 10, 17), date(2026, 10, 17))
+    assert settings.schedule_hour == 4
+    monkeypatch.setenv("COLISEUM_PARTITIONS_START", "2025-01-01")
+    assert Settings.from_env().partitions_start == date(2025, 1, 1)
+    assert Settings.from_env({"COLISEUM_HOME": str(tmp_path)}).partitions_start == date(2025, 1, 1)  # no file
