@@ -11,7 +11,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
-    Failure,
     MultiToSingleDimensionPartitionMapping,
     PartitionMapping,
 )
@@ -20,9 +19,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from dagster_project.contract import WINDOWS, build_key
 from dagster_project.defs.dbt.project import coliseum_dbt
 from dagster_project.defs.dbt.vars import daily_vars, window_vars
-from dagster_project.defs.nightly.ledger import last_closed_day, open_days
+from dagster_project.defs.launched_alone import live_publication, newest_built_day
+from dagster_project.defs.nightly.ledger import open_days
 from dagster_project.defs.nightly.partitions import Partitionings, days_between
-from dagster_project.defs.publish.publication import current_publication
 from dagster_project.defs.quality.results import AuditResult, record
 from dagster_project.defs.resources import ColiseumDbtResource, ColiseumResource
 
@@ -75,24 +74,6 @@ def _record_build(
             record(conn, coliseum.settings, result, run_id)
 
 
-def _newest_built_day(coliseum: ColiseumResource) -> date:
-    """What a daily dbt test launched on its own (no partition) tests: the newest day whose build passed."""
-    with coliseum.connect() as conn:
-        day = last_closed_day(conn, coliseum.settings)
-    if day is None:
-        raise Failure(description="no day has been built yet: run the nightly job (or a daily partition) first")
-    return day
-
-
-def _live_as_of_date(coliseum: ColiseumResource) -> date:
-    """What a window dbt test launched on its own tests: the as-of date the app reads."""
-    with coliseum.connect() as conn:
-        live = current_publication(conn, coliseum.settings)
-    if live is None:
-        raise Failure(description="nothing has been published yet: run the nightly job first")
-    return live.as_of_date
-
-
 def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, AssetsDefinition]:
     """(daily set, window set)."""
 
@@ -109,7 +90,7 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
     ) -> Iterator[Any]:
         settings = coliseum.settings
         if not context.selected_asset_keys:  # dbt tests alone (the UI's Execute on a check): no build, no ledger
-            day = _newest_built_day(coliseum)
+            day = newest_built_day(coliseum, "a daily dbt test")
             yield from dbt.build(context, daily_vars(day, day + timedelta(days=1), context.run_id, settings))
             return
         time_window = context.partition_time_window  # one day, or a range in a single-run backfill
@@ -137,7 +118,8 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
         context: AssetExecutionContext, dbt: ColiseumDbtResource, coliseum: ColiseumResource
     ) -> Iterator[Any]:
         if not context.selected_asset_keys:  # dbt tests alone (the UI's Execute on a check): no build
-            yield from dbt.build(context, window_vars(_live_as_of_date(coliseum), list(WINDOWS)))
+            as_of = live_publication(coliseum, "a window dbt test").as_of_date
+            yield from dbt.build(context, window_vars(as_of, list(WINDOWS)))
             return
         # One dbt invocation per as-of date for all its selected windows; dates in order (previous_rank).
         windows_by_date: dict[str, list[str]] = {}

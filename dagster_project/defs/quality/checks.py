@@ -18,7 +18,6 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
-    Failure,
     MetadataValue,
     asset_check,
 )
@@ -33,7 +32,7 @@ from dagster_project.contract import (
     STAGING_KEY,
     WINDOWS,
 )
-from dagster_project.defs.nightly.ledger import last_closed_day
+from dagster_project.defs.launched_alone import live_publication, newest_built_day
 from dagster_project.defs.nightly.partitions import run_days
 from dagster_project.defs.publish.publication import candidate_for_run, current_publication
 from dagster_project.defs.quality import audits
@@ -49,13 +48,7 @@ def _days(context: AssetCheckExecutionContext, coliseum: ColiseumResource) -> li
     days = run_days(context.run.tags)
     if days:
         return days
-    with coliseum.connect() as conn:
-        last = last_closed_day(conn, coliseum.settings)
-    if last is None:
-        raise Failure(
-            description=f"check {context.check_specs[0].name} audits built days, and no day has been built yet: "
-            "run the nightly job (or a daily partition) first"
-        )
+    last = newest_built_day(coliseum, f"check {context.check_specs[0].name}")
     context.log.info(f"launched without a partition: auditing the newest built day, {last}")
     return [last]
 
@@ -178,12 +171,8 @@ def _candidate(context: AssetCheckExecutionContext, coliseum: ColiseumResource) 
         try:
             return candidate_for_run(conn, coliseum.settings, context.run.run_id)
         except LookupError:
-            live = current_publication(conn, coliseum.settings)
-    if live is None:
-        raise Failure(
-            description=f"check {context.check_specs[0].name} audits a publication, and nothing has been published "
-            "yet: run the nightly job first"
-        )
+            pass
+    live = live_publication(coliseum, f"check {context.check_specs[0].name}")
     context.log.info(f"no candidate in this run: auditing the live publication {live.publication_id}")
     return live.publication_id, live.as_of_date
 
