@@ -75,6 +75,27 @@ def test_lineage_from_passport_entries_to_each_board(defs):
     assert len(BOARD_NAMES) == 12
 
 
+def test_each_published_relation_shows_its_model_columns_and_owner(defs):
+    """The catalog tells the truth: a board depends on the leaderboard history, a snapshot on its mart, the
+    published mutations on the mutations (each behind the candidate's gate); columns typed as the contract."""
+    from dagster_project.contract import MUTATIONS, PUBLISHED, SNAPSHOTS
+    from dagster_project.defs.publish.assets import OWNERS
+
+    graph = defs.resolve_asset_graph()
+    candidate = AssetKey(["coliseum", "publication_candidate"])
+    model = {name: AssetKey(["coliseum", "coliseum_leaderboard_history"]) for name in BOARD_NAMES}
+    model |= {s.name: AssetKey(["coliseum", s.name]) for s in SNAPSHOTS}
+    model[MUTATIONS.name] = AssetKey(["coliseum", "coliseum_dna_mutations"])
+    for relation in PUBLISHED:
+        node = graph.get(AssetKey(["published", relation.name]))
+        assert candidate in node.parent_keys
+        if relation.name in model:
+            assert model[relation.name] in node.parent_keys, relation.name
+        assert node.owners == OWNERS
+        columns = node.metadata["dagster/column_schema"].columns
+        assert [(c.name, c.type) for c in columns] == list(relation.columns)
+
+
 def test_every_published_name_is_an_asset(defs):
     keys = set(defs.resolve_asset_graph().get_all_asset_keys())
     assert {published_key(name) for name in PUBLISHED_NAMES} <= keys

@@ -15,6 +15,8 @@ from dagster import (
     Failure,
     MaterializeResult,
     MultiToSingleDimensionPartitionMapping,
+    TableColumn,
+    TableSchema,
     asset,
     multi_asset,
 )
@@ -28,6 +30,7 @@ from dagster_project.contract import (
     MUTATIONS_KEY,
     SNAPSHOTS,
     WINDOWS,
+    Relation,
     build_key,
     published_key,
 )
@@ -68,20 +71,31 @@ def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]
     return problems
 
 
+# Who answers for the published relations, in the catalog (and where their rules are written).
+OWNERS = ["team:coliseum-data"]
+
+
+def _published_spec(relation: Relation, deps: list) -> AssetSpec:
+    """A published relation in the catalog: the contract's description and typed columns, the models it is
+    copied from (lineage), behind the candidate and its blocking checks."""
+    return AssetSpec(
+        published_key(relation.name),
+        deps=deps,
+        description=relation.description,
+        group_name="published",
+        owners=OWNERS,
+        kinds={"postgres", "view"},
+        metadata={
+            "dagster/column_schema": TableSchema(columns=[TableColumn(name, kind) for name, kind in relation.columns]),
+            "dagster/table_name": f"{relation.name}",
+        },
+    )
+
+
 PUBLISH_SPECS = [
-    *(
-        AssetSpec(published_key(r.name), deps=[CANDIDATE_KEY], description=r.description, group_name="published")
-        for r in (*BOARD_RELATIONS, *SNAPSHOTS)
-    ),
-    *(
-        AssetSpec(
-            published_key(r.name),
-            deps=[CANDIDATE_KEY, AssetDep(_MUTATIONS)],
-            description=r.description,
-            group_name="published",
-        )
-        for r in (MUTATIONS, METRICS)
-    ),
+    *(_published_spec(r, [CANDIDATE_KEY, AssetDep(_HISTORY, partition_mapping=_by_date)]) for r in BOARD_RELATIONS),
+    *(_published_spec(r, [CANDIDATE_KEY, AssetDep(build_key(r.name), partition_mapping=_by_date)]) for r in SNAPSHOTS),
+    *(_published_spec(r, [CANDIDATE_KEY, AssetDep(_MUTATIONS)]) for r in (MUTATIONS, METRICS)),
 ]
 
 
