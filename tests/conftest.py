@@ -19,11 +19,6 @@ TIERS = ("unit", "integration")
 PARSE_ONLY_URL = "postgresql://coliseum@127.0.0.1:9/coliseum_unit"
 
 
-# The longest modules (measured: 1.5 to 2.5 min each), started first: the two workers take whole modules
-# (--dist loadfile) in collection order, so a long one collected last would leave the other worker idle.
-LONGEST_FIRST = ("test_trust.py", "test_gate.py", "test_reruns.py", "test_differential.py")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
@@ -31,8 +26,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         relative = item.path.relative_to(root).parts
         if relative and relative[0] in TIERS:
             item.add_marker(getattr(pytest.mark, relative[0]))
-    # Stable: the tests of a module keep their order (module fixtures are built once).
-    items.sort(key=lambda item: LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST else 99)
 
 
 @pytest.fixture(scope="session")
