@@ -45,6 +45,19 @@ def _flag(name: str, text: str) -> bool:
     raise SettingsError(f"{name}={text!r} must be 1 or 0")
 
 
+def _http_url(name: str, text: str) -> str:
+    from urllib.parse import urlparse
+
+    parts = urlparse(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name}={text!r} must be an http(s) URL with a host, e.g. http://localhost:3001")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} has an invalid port") from None
+    return text.rstrip("/")
+
+
 def _database_url(text: str | None) -> str | None:
     if not text:
         return None
@@ -114,6 +127,8 @@ class Settings:
     """Check names made to fail on purpose: a drill that the gate really holds publication back."""
     data_docs: bool
     """Render GX Data Docs pages for each validation (1-2 s per check); off, checks still record results."""
+    data_docs_url: str
+    """Where the checks' Data Docs links point: the base URL `coliseum ui` serves $COLISEUM_HOME/data_docs at."""
 
     def __post_init__(self) -> None:
         if self.build_schema == self.publish_schema:
@@ -170,6 +185,7 @@ class Settings:
             ),
             audit_force_fail=frozenset(_names(value("COLISEUM_AUDIT_FORCE_FAIL", ""))),
             data_docs=_flag("COLISEUM_DATA_DOCS", env.get("COLISEUM_DATA_DOCS", "1")),
+            data_docs_url=_http_url("COLISEUM_DATA_DOCS_URL", value("COLISEUM_DATA_DOCS_URL", "http://localhost:3001")),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -195,6 +211,7 @@ class Settings:
             "COLISEUM_APP_ROLES": ",".join(self.app_roles),
             "COLISEUM_AUDIT_FORCE_FAIL": ",".join(sorted(self.audit_force_fail)),
             "COLISEUM_DATA_DOCS": "1" if self.data_docs else "0",
+            "COLISEUM_DATA_DOCS_URL": self.data_docs_url,
         }
 
     def with_changes(self, **changes: object) -> Settings:

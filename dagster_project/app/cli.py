@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import io
 import json
-import os
+import subprocess
 import sys
 import threading
 import time
@@ -35,7 +35,7 @@ from dagster_project.settings import (
     write_home_settings,
 )
 
-DEMO_EVENTS, DEMO_DAYS, DEMO_SEED = 200_000, 45, 42
+DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, DEMO_BAD_ROWS = 200_000, 45, 42, 12
 HEARTBEAT_SECONDS = 5.0
 
 
@@ -174,14 +174,28 @@ def _print_boards(url: str, settings: Settings, top: int) -> None:
         for domain, window in BOARDS:
             name = board_name(domain, window)
             rows = conn.execute(
-                sql.SQL("select rank, artist_name, score, event_count, unique_fans from {}.{} limit %s").format(
-                    sql.Identifier(settings.publish_schema), sql.Identifier(name)
-                ),
+                sql.SQL(
+                    "select rank, artist_name, score, event_count, unique_fans, rank_change from {}.{} limit %s"
+                ).format(sql.Identifier(settings.publish_schema), sql.Identifier(name)),
                 (top,),
             ).fetchall()
             print(f"\n{name}")
-            for rank, artist, score, events, fans in rows:
-                print(f"  {rank:>3}  {artist:<34} {score:>12}  events {events:>7}  fans {fans:>6}")
+            for rank, artist, score, events, fans, change in rows:
+                # rank_change: places gained since the previous as-of date (new: not ranked then).
+                moved = "new" if change is None else ("=" if change == 0 else f"{change:+d}")
+                print(f"  {rank:>3} {moved:>4}  {artist:<34} {score:>12}  events {events:>7}  fans {fans:>6}")
+        revenue = conn.execute(
+            sql.SQL(
+                "select currency, count(distinct artist_id), sum(gross_cents), sum(refunds_cents), sum(net_cents) "
+                "from {}.artist_revenue_summary where \"window\" = 'alltime' group by 1 order by 5 desc"
+            ).format(sql.Identifier(settings.publish_schema))
+        ).fetchall()
+    print("\nrevenue, all time (per currency: never converted)")
+    for currency, artists, gross, refunds, net in revenue:
+        print(
+            f"  {currency}  artists {artists:>5}  gross {gross / 100:>12,.2f}  refunds {refunds / 100:>10,.2f}  "
+            f"net {net / 100:>12,.2f}"
+        )
 
 
 def run_dates(args: argparse.Namespace, settings: Settings, yesterday: date) -> list[date]:
@@ -205,7 +219,7 @@ def run_dates(args: argparse.Namespace, settings: Settings, yesterday: date) -> 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from dagster_project.app.runner import PipelineRunError, dagster_instance, run_pipeline
     from dagster_project.db.migrations import init_db
-    from dagster_project.devtools.generate import generate
+    from dagster_project.devtools.generate import generate, generate_bad_rows
 
     dates = run_dates(args, settings, _yesterday())
     with _output(args.verbose) as out, Progress(out).running() as progress:
@@ -216,6 +230,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             progress(f"empty log: loading a demo dataset ({DEMO_EVENTS} entries over {DEMO_DAYS} days)")
             with connect(url) as conn:
                 demo = generate(conn, settings, DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, dates[-1], no_profile_share=0)
+                # A few malformed entries, so the report shows the quarantine and its reasons.
+                generate_bad_rows(conn, settings, DEMO_BAD_ROWS, DEMO_SEED, dates[-1], DEMO_DAYS)
             # The demo's partitions start where its data starts (not thousands of empty days in the UI); the
             # environment still wins, and production keeps the configured start.
             start = {"COLISEUM_PARTITIONS_START": demo.first_day.isoformat()}
@@ -343,8 +359,30 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         "-p",
         str(args.port),
     ]
-    os.execvpe(command[0], command, env)
-    return 0  # not reached
+    docs = _serve_data_docs(settings)
+    child = subprocess.Popen(command, env=env)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches dagster dev too; let it shut its processes down
+        return child.wait()
+    finally:
+        if docs is not None:
+            docs.shutdown()
+
+
+def _serve_data_docs(settings: Settings):
+    """Serve $COLISEUM_HOME/data_docs where the checks' Data Docs links point (COLISEUM_DATA_DOCS_URL), in a
+    thread beside `dagster dev`; a taken port is one line, and the UI starts anyway."""
+    from dagster_project.defs.quality.gx import data_docs_server
+
+    try:
+        server = data_docs_server(settings)
+    except OSError as error:
+        print(f"Data Docs not served: {settings.data_docs_url}: {error.strerror or error}", file=sys.stderr)
+        return None
+    threading.Thread(target=server.serve_forever, name="data-docs", daemon=True).start()
+    print(f"Data Docs: {settings.data_docs_url}/index.html (the checks link to their pages there)")
+    return server
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:

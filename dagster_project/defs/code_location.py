@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetSpec, Definitions, in_process_executor
+from datetime import timedelta
+
+from dagster import AssetSpec, Definitions, in_process_executor, with_source_code_references
 
 from dagster_project.contract import ARTIST_PROFILES, PASSPORT_ENTRIES
 from dagster_project.defs.alerts.sensors import coliseum_alerts, coliseum_freshness
@@ -31,10 +33,11 @@ def build_defs(settings: Settings) -> Definitions:
     partitions = Partitionings.starting(settings.partitions_start)
     daily, windows = build_dbt_assets(partitions)
     ledger = build_ledger_asset(partitions.daily, daily)
-    candidate, published = build_publish_assets(partitions)
+    candidate, published = build_publish_assets(partitions, timedelta(hours=settings.freshness_hours))
     daily_job, windows_job, publish_job = build_asset_jobs(daily, ledger, windows, candidate, published)
     return Definitions(
-        assets=[*SOURCES, daily, ledger, windows, candidate, published],
+        # Code references: each asset links to the function (and dbt model file) that builds it.
+        assets=with_source_code_references([*SOURCES, daily, ledger, windows, candidate, published]),
         asset_checks=[*DAILY_CHECKS, *PUBLISH_CHECKS],
         jobs=[daily_job, windows_job, publish_job, recompute_job],
         schedules=list(build_schedules(settings.schedule_hour)),

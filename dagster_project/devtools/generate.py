@@ -1,6 +1,7 @@
 """`coliseum generate`: a deterministic, realistic synthetic passport log, bulk-loaded with COPY.
 
-Same (events, days, seed, end_date) gives byte-identical rows. Artists have Zipf-like popularity and
+Same (events, days, seed, end_date) gives byte-identical rows. Artists have Zipf-like popularity, an appeal
+that differs by kind of action and drifts over time (so domains and windows have different leaders), and
 genres, users a home country/city, plays carry duration and progress, treasury events carry amount,
 currency and status, refunds point at a real earlier transaction, and some artists have no profile.
 """
@@ -123,6 +124,37 @@ def _zipf_weights(n: int, s: float) -> np.ndarray:
     return w / w.sum()
 
 
+# An artist's appeal differs by kind of action (some are streamed, some tipped, some seen live: each domain
+# has its own leaders) and drifts over the log (rising and fading artists: the 7-day boards differ from the
+# all-time ones, and ranks move from night to night). Both are log-scale spreads; 0 gives one order for all.
+ARTIST_TASTE = 0.9
+ARTIST_TREND = 1.2
+TIME_SLICES = 12
+CATEGORIES = tuple(sorted({m[1] for m in EVENT_MIX}))
+
+
+def _artists(
+    rng: np.random.Generator,
+    popularity: np.ndarray,
+    taste: np.ndarray,
+    trend: np.ndarray,
+    kind: np.ndarray,
+    position: np.ndarray,
+) -> np.ndarray:
+    """Each event's artist, drawn by (category, time slice) from popularity x taste x trend."""
+    category = np.array([CATEGORIES.index(m[1]) for m in EVENT_MIX])[kind]
+    time_slice = np.minimum((position * TIME_SLICES).astype(int), TIME_SLICES - 1)
+    artist = np.empty(kind.size, dtype=int)
+    for c in range(len(CATEGORIES)):
+        for t in range(TIME_SLICES):
+            rows = np.flatnonzero((category == c) & (time_slice == t))
+            if rows.size:
+                drift = trend * ((t + 0.5) / TIME_SLICES - 0.5)
+                weights = popularity * np.exp(taste[c] + drift)
+                artist[rows] = rng.choice(popularity.size, size=rows.size, p=weights / weights.sum())
+    return artist
+
+
 def _esc(text: str) -> str:
     """COPY text format escaping."""
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
@@ -175,11 +207,15 @@ def generate(
 
     kinds = np.array([m[3] for m in EVENT_MIX])
     kind = rng.choice(len(EVENT_MIX), size=events, p=kinds / kinds.sum())
-    # Popularity rank is shuffled so artist numbering does not give the leaderboard order away.
-    artist = rng.permutation(n_artists)[rng.choice(n_artists, size=events, p=_zipf_weights(n_artists, 1.07))]
-    user = rng.choice(n_users, size=events, p=_zipf_weights(n_users, 0.6))
+    # Drawn after the ids, so a network reused through `population` keeps its ids.
+    taste = population_rng.normal(0.0, ARTIST_TASTE, (len(CATEGORIES), n_artists))
+    trend = population_rng.normal(0.0, ARTIST_TREND, n_artists)
     start = datetime.combine(end_date - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     offset_us = np.sort(rng.integers(0, days * 86_400 * 1_000_000, events))
+    # Popularity rank is shuffled so artist numbering does not give the leaderboard order away.
+    popularity = _zipf_weights(n_artists, 1.07)[rng.permutation(n_artists).argsort()]
+    artist = _artists(rng, popularity, taste, trend, kind, offset_us / (days * 86_400 * 1_000_000))
+    user = rng.choice(n_users, size=events, p=_zipf_weights(n_users, 0.6))
     # Tracks and concerts of the chosen artist (fallback: any) so metadata.artist_id is consistent.
     tracks_by_artist = [np.flatnonzero(track_artist == a) for a in range(n_artists)]
     concerts_by_artist = [np.flatnonzero(concert_artist == a) for a in range(n_artists)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import threading
+import urllib.parse
+import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from dagster import AssetCheckKey, AssetKey
@@ -18,7 +21,7 @@ from dagster_project.defs.dbt.project import coliseum_dbt
 from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
 from dagster_project.defs.nightly.plan import nightly_plan
 from dagster_project.defs.publish.publication import current_publication
-from dagster_project.defs.quality.gx import run_suite
+from dagster_project.defs.quality.gx import data_docs_server, run_suite
 from dagster_project.devtools.generate import generate
 from dagster_project.settings import environment
 from tests.support.database import AS_OF
@@ -232,16 +235,37 @@ def test_volume_drop_warns_and_still_publishes(database, built):
     assert record.event.dagster_event.event_specific_data.severity.value == "WARN"
 
 
-def test_data_docs_are_built_and_linked_from_the_check(database, built):
+def test_data_docs_are_kept_per_validation_served_over_http_and_open_offline(database, built):
     # The suite runs with COLISEUM_DATA_DOCS=0 (rendering costs 1-2 s per check); here the default, on.
-    execute_plan(database.settings.with_changes(data_docs=True), PLAN[2:], D, database.instance, log=quiet)
-    records = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "gx_leaderboard_suite")]
-    )
-    metadata = next(iter(records.values())).event.dagster_event.event_specific_data.metadata
-    index = Path(urlparse(metadata["data_docs"].value).path)
-    assert index == database.home / "data_docs" / "index.html"
-    assert index.exists() and "coliseum_leaderboard" in index.read_text()
+    settings = database.settings.with_changes(data_docs=True, data_docs_url="http://127.0.0.1:0")
+    server = data_docs_server(settings)  # what `coliseum ui` serves, on a free port
+    settings = settings.with_changes(data_docs_url=f"http://127.0.0.1:{server.server_address[1]}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pages = []
+    try:
+        for _ in range(2):  # two publish runs: the first run's pages stay
+            execute_plan(settings, PLAN[2:], D, database.instance, log=quiet)
+            records = database.instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                [AssetCheckKey(AssetKey(["coliseum", "publication_candidate"]), "gx_leaderboard_suite")]
+            )
+            record = next(iter(records.values()))
+            link = record.event.dagster_event.event_specific_data.metadata["data_docs"].value
+            assert link.startswith(settings.data_docs_url + "/validations/coliseum_leaderboard/")
+            assert f"/{record.run_id}/" in link  # the validation's run name is the Dagster run id
+            pages.append(link)
+        assert pages[0] != pages[1]
+        for link in pages:
+            with urllib.request.urlopen(link) as response:  # served over HTTP, both still there
+                html = response.read().decode()
+            assert response.status == 200 and "coliseum_leaderboard" in html
+            # Nothing loaded from another host: stylesheets and scripts are the local copies.
+            assert not re.search(r'<(link|script|img)\b[^>]*(href|src)="https?://', html)
+            for asset in re.findall(r'(?:href|src)="([^"]*vendor/[^"]*)"', html):
+                with urllib.request.urlopen(urllib.parse.urljoin(link, asset)) as response:
+                    assert response.status == 200 and len(response.read()) > 100
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_without_data_docs_a_check_still_reports_its_result(database, built):
@@ -251,4 +275,4 @@ def test_without_data_docs_a_check_still_reports_its_result(database, built):
     )
     evaluation = next(iter(records.values())).event.dagster_event.event_specific_data
     assert "data_docs" not in evaluation.metadata
-    assert evaluation.passed and "validation(s) passed" in evaluation.metadata["summary"].value
+    assert evaluation.passed and "expectations passed" in evaluation.metadata["summary"].value

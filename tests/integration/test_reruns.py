@@ -16,6 +16,7 @@ from tests.support.helpers import follow, insert_profile, new_id, quiet, table_r
 
 D = AS_OF
 LATE_ARTIST, FAN = new_id(), new_id()
+QUIET_ARTIST = new_id()  # active on D-6 and D-2 only: erasing D-2 makes the D-6 totals current again
 BUILD_TABLES = {
     # source_ctids: where staging read each row; marking an entry processed moves it.
     "coliseum.stg_passport__entries": ("passport_entry_id", ("source_ctids",)),
@@ -60,6 +61,9 @@ def built(database):
         generate(conn, database.settings, events=2500, days=20, seed=5, end_date=D)
         insert_profile(conn, LATE_ARTIST, "Late Artist")
         follow(conn, LATE_ARTIST, FAN, datetime.combine(D - timedelta(days=10), time(12), tzinfo=UTC))
+        insert_profile(conn, QUIET_ARTIST, "Quiet Artist")
+        for days_before in (6, 2):
+            follow(conn, QUIET_ARTIST, FAN, datetime.combine(D - timedelta(days=days_before), time(9), tzinfo=UTC))
     return run_pipeline(database.settings, [D], database.instance)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from dagster import AssetKey, Definitions
@@ -75,10 +75,11 @@ def test_lineage_from_passport_entries_to_each_board(defs):
     assert len(BOARD_NAMES) == 12
 
 
-def test_each_published_relation_shows_its_model_columns_and_owner(defs):
-    """The catalog tells the truth: a board depends on the leaderboard history, a snapshot on its mart, the
-    published mutations on the mutations (each behind the candidate's gate); columns typed as the contract."""
-    from dagster_project.contract import MUTATIONS, PUBLISHED, SNAPSHOTS
+def test_each_published_relation_shows_its_model_columns_and_owner(defs, offline_settings):
+    """The catalog tells the truth: a board depends on the leaderboard history, a snapshot on its mart (both
+    copied from the candidate), the published mutations and metrics on the mutations alone (the candidate does
+    not read them); columns typed as the contract, a freshness window of COLISEUM_FRESHNESS_HOURS."""
+    from dagster_project.contract import METRICS, MUTATIONS, PUBLISHED, SNAPSHOTS
     from dagster_project.defs.publish.assets import OWNERS
 
     graph = defs.resolve_asset_graph()
@@ -88,10 +89,13 @@ def test_each_published_relation_shows_its_model_columns_and_owner(defs):
     model[MUTATIONS.name] = AssetKey(["coliseum", "coliseum_dna_mutations"])
     for relation in PUBLISHED:
         node = graph.get(AssetKey(["published", relation.name]))
-        assert candidate in node.parent_keys
+        assert (candidate in node.parent_keys) == (relation.name not in (MUTATIONS.name, METRICS.name))
+        assert node.freshness_policy.fail_window.to_timedelta() == timedelta(hours=offline_settings.freshness_hours)
         if relation.name in model:
             assert model[relation.name] in node.parent_keys, relation.name
         assert node.owners == OWNERS
+        references = node.metadata["dagster/code_references"].code_references
+        assert any(r.file_path.endswith("defs/publish/assets.py") for r in references)
         columns = node.metadata["dagster/column_schema"].columns
         assert [(c.name, c.type) for c in columns] == list(relation.columns)
 
@@ -169,3 +173,22 @@ def test_dbt_resource_skips_only_what_dagster_dbt_still_has(offline_settings):
     assert callable(DbtCliResource.__dict__["_initialize_dbt_core_adapter"])
     reported = subprocess.run([str(BIN_DIR / "dbt"), "--version"], capture_output=True, text=True, check=True).stdout
     assert f"installed: {build_resources(offline_settings)['dbt']._cli_version}" in reported
+
+
+def test_dbt_models_link_their_sql_and_each_dbt_test_says_what_it_asserts(defs):
+    graph = defs.resolve_asset_graph()
+    references = graph.get(build_key("coliseum_dna_mutations")).metadata["dagster/code_references"].code_references
+    assert any(r.file_path.endswith("models/intermediate/coliseum_dna_mutations.sql") for r in references)
+    dbt_checks = {
+        spec.name: spec
+        for assets_def in graph.assets_defs
+        for spec in assets_def.check_specs
+        if "dagster_dbt/unique_id" in spec.metadata
+    }
+    assert len(dbt_checks) > 20 and all(spec.description for spec in dbt_checks.values())
+    described = dbt_checks["not_null_coliseum_dna_mutations_entity_id"].description
+    assert described == (
+        "dbt test not_null on entity_id; blocking: a failure fails the build and holds back publication."
+    )
+    described = dbt_checks["unique_combination_coliseum_dna_mutations_passport_entry_id__domain"].description
+    assert described.startswith("dbt test unique_combination (columns: ['passport_entry_id', 'domain'])")

@@ -48,8 +48,10 @@ def test_every_variable_is_parsed(tmp_path):
         "COLISEUM_APP_ROLES": "anon, web_user",
         "COLISEUM_AUDIT_FORCE_FAIL": "volume_anomaly, gx_strength_suite",
         "COLISEUM_DATA_DOCS": "0",
+        "COLISEUM_DATA_DOCS_URL": "http://docs.example:8080/",
     }
     s = Settings.from_env(env)
+    assert s.data_docs_url == "http://docs.example:8080"
     assert s.database_url == "postgresql://u:p@db.example:6543/app"
     assert s.dagster_home == (tmp_path / "dh").resolve()
     assert (s.source_schema, s.build_schema, s.publish_schema) == ("app", "build", "api")
@@ -92,6 +94,8 @@ def test_settings_are_frozen(tmp_path):
         ({"COLISEUM_APP_ROLES": "anon,bad-role"}, "COLISEUM_APP_ROLES='bad-role' is not a plain"),
         ({"COLISEUM_BUILD_SCHEMA": "public"}, "COLISEUM_BUILD_SCHEMA and COLISEUM_PUBLISH_SCHEMA must differ"),
         ({"COLISEUM_DATA_DOCS": "maybe"}, "COLISEUM_DATA_DOCS='maybe' must be 1 or 0"),
+        ({"COLISEUM_DATA_DOCS_URL": "file:///tmp/docs"}, "COLISEUM_DATA_DOCS_URL='file:///tmp/docs' must be an http"),
+        ({"COLISEUM_DATA_DOCS_URL": "http://h:99999"}, "COLISEUM_DATA_DOCS_URL='http://h:99999' has an invalid"),
     ],
 )
 def test_invalid_values_name_the_variable(tmp_path, variables, message):

@@ -8,13 +8,15 @@ from datetime import date, timedelta
 from typing import Any
 
 from dagster import (
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     MultiToSingleDimensionPartitionMapping,
     PartitionMapping,
 )
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 
 from dagster_project.contract import WINDOWS, build_key
 from dagster_project.defs.dbt.project import coliseum_dbt
@@ -46,8 +48,32 @@ class ColiseumTranslator(DagsterDbtTranslator):
             return MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
         return None
 
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id], spec.blocking))
 
-translator = ColiseumTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+def describe_test(test: Mapping[str, Any], blocking: bool) -> str:
+    """A dbt test's catalog description: its own, or what it asserts (test, columns, arguments) and its effect."""
+    if test.get("description"):
+        return test["description"]
+    metadata = test.get("test_metadata") or {}
+    arguments = {k: v for k, v in (metadata.get("kwargs") or {}).items() if k not in ("model", "column_name")}
+    column = test.get("column_name")
+    what = f"dbt test {metadata.get('name', test['name'])}" + (f" on {column}" if column else "")
+    if arguments:
+        what += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(arguments.items())) + ")"
+    effect = "blocking: a failure fails the build and holds back publication" if blocking else "warning only"
+    return f"{what}; {effect}."
+
+
+translator = ColiseumTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_code_references=True)
+)
 
 
 def _record_build(

@@ -2,7 +2,7 @@
 defs/quality/checks.py), then switch the published relations to it. A failed blocking check skips the switch."""
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import (
     AssetDep,
@@ -13,6 +13,7 @@ from dagster import (
     AssetSpec,
     DagsterInstance,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MultiToSingleDimensionPartitionMapping,
     TableColumn,
@@ -75,9 +76,9 @@ def readiness_problems(instance: DagsterInstance, as_of_date: date) -> list[str]
 OWNERS = ["team:coliseum-data"]
 
 
-def _published_spec(relation: Relation, deps: list) -> AssetSpec:
+def _published_spec(relation: Relation, deps: list, freshness: timedelta) -> AssetSpec:
     """A published relation in the catalog: the contract's description and typed columns, the models it is
-    copied from (lineage), behind the candidate and its blocking checks."""
+    copied from (lineage), and a freshness window (the UI marks it failing when no publish came in it)."""
     return AssetSpec(
         published_key(relation.name),
         deps=deps,
@@ -85,6 +86,7 @@ def _published_spec(relation: Relation, deps: list) -> AssetSpec:
         group_name="published",
         owners=OWNERS,
         kinds={"postgres", "view"},
+        freshness_policy=FreshnessPolicy.time_window(fail_window=freshness),
         metadata={
             "dagster/column_schema": TableSchema(columns=[TableColumn(name, kind) for name, kind in relation.columns]),
             "dagster/table_name": f"{relation.name}",
@@ -92,15 +94,26 @@ def _published_spec(relation: Relation, deps: list) -> AssetSpec:
     )
 
 
-PUBLISH_SPECS = [
-    *(_published_spec(r, [CANDIDATE_KEY, AssetDep(_HISTORY, partition_mapping=_by_date)]) for r in BOARD_RELATIONS),
-    *(_published_spec(r, [CANDIDATE_KEY, AssetDep(build_key(r.name), partition_mapping=_by_date)]) for r in SNAPSHOTS),
-    *(_published_spec(r, [CANDIDATE_KEY, AssetDep(_MUTATIONS)]) for r in (MUTATIONS, METRICS)),
-]
+def publish_specs(freshness: timedelta) -> list[AssetSpec]:
+    """Boards and snapshots are copied from the candidate (staged from their models); the published mutations and
+    metrics read the mutations directly, so their lineage skips the candidate. All are switched in one step,
+    which runs after the candidate's blocking checks (it needs the boards' candidate)."""
+    return [
+        *(
+            _published_spec(r, [CANDIDATE_KEY, AssetDep(_HISTORY, partition_mapping=_by_date)], freshness)
+            for r in BOARD_RELATIONS
+        ),
+        *(
+            _published_spec(r, [CANDIDATE_KEY, AssetDep(build_key(r.name), partition_mapping=_by_date)], freshness)
+            for r in SNAPSHOTS
+        ),
+        *(_published_spec(r, [AssetDep(_MUTATIONS)], freshness) for r in (MUTATIONS, METRICS)),
+    ]
 
 
-def build_publish_assets(partitions: Partitionings) -> tuple[AssetsDefinition, AssetsDefinition]:
-    """(the candidate, the published relations)."""
+def build_publish_assets(partitions: Partitionings, freshness: timedelta) -> tuple[AssetsDefinition, AssetsDefinition]:
+    """(the candidate, the published relations; `freshness`: how old a publication may get)."""
+    specs = publish_specs(freshness)
 
     @asset(
         key=CANDIDATE_KEY,
@@ -142,7 +155,7 @@ def build_publish_assets(partitions: Partitionings) -> tuple[AssetsDefinition, A
             publication_id = stage_candidate(conn, settings, as_of_date, context.run_id)
         return MaterializeResult(metadata={"publication_id": publication_id, "as_of_date": as_of_date.isoformat()})
 
-    @multi_asset(specs=PUBLISH_SPECS, partitions_def=partitions.daily, name="publish_relations")
+    @multi_asset(specs=specs, partitions_def=partitions.daily, name="publish_relations")
     def publish_relations(context: AssetExecutionContext, coliseum: ColiseumResource) -> Iterator[MaterializeResult]:
         settings = coliseum.settings
         with coliseum.connect() as conn:
@@ -150,7 +163,7 @@ def build_publish_assets(partitions: Partitionings) -> tuple[AssetsDefinition, A
             allow_older = context.run.tags.get(TAG_PUBLISH_OLDER) == "true"
             publication = publish(conn, settings, candidate, allow_older=allow_older)
         context.log.info(f"published {as_of_date} as publication {publication.publication_id}")
-        for spec in PUBLISH_SPECS:
+        for spec in specs:
             name = spec.key.path[-1]
             metadata = {"publication_id": publication.publication_id, "as_of_date": as_of_date.isoformat()}
             if name in publication.row_counts:

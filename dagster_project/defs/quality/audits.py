@@ -8,7 +8,7 @@ import psycopg
 from dagster import AssetKey
 from psycopg import sql
 
-from dagster_project.contract import CANDIDATE_KEY, STAGING_KEY, window_start
+from dagster_project.contract import CANDIDATE_KEY, STAGING_KEY, WINDOWS, window_start
 from dagster_project.db.connection import run
 from dagster_project.defs.quality.results import AuditResult
 from dagster_project.settings import Settings
@@ -141,6 +141,10 @@ def _result(check: str, asset: AssetKey, blocking: bool, failures: list[dict], s
     )
 
 
-def window_start_sql(as_of: date, window: str) -> str:
-    start = window_start(as_of, window)
-    return "'-infinity'::date" if start is None else f"'{start.isoformat()}'::date"
+def window_bounds_sql(as_of: date) -> str:
+    """Each window and its first day as of `as_of`, as a SQL relation `w("window", window_start)`."""
+    rows = ", ".join(
+        f"('{window}', " + ("'-infinity'::date" if start is None else f"'{start.isoformat()}'::date") + ")"
+        for window, start in ((w, window_start(as_of, w)) for w in WINDOWS)
+    )
+    return f'(values {rows}) as w("window", window_start)'

@@ -1,26 +1,32 @@
 """Great Expectations (1.x, run directly) against Postgres: suites are JSON data in `expectations/`.
 
 A suite file may use {{build_schema}}, {{source_schema}} and the caller's placeholders inside SQL strings
-(the unexpected-rows expectations); values are validated identifiers or dates, substituted before parsing.
+(the unexpected-rows expectations); values are validated identifiers, dates or SQL the checks build from
+them, substituted (JSON-escaped) before parsing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+import shutil
 import uuid
 import warnings
 from dataclasses import dataclass, field
 from functools import cache
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlparse
 
 from psycopg.conninfo import conninfo_to_dict
 
 from dagster_project.settings import PROJECT_ROOT, Settings
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
+DOCS_STATIC = Path(__file__).with_name("data_docs_static")
 
 
 @dataclass
@@ -72,7 +78,8 @@ def sqlalchemy_url(url: str) -> str:
 def load_suite(name: str, placeholders: dict[str, str]) -> dict[str, Any]:
     text = (SUITES_DIR / f"{name}.json").read_text()
     for key, value in placeholders.items():
-        text = text.replace("{{" + key + "}}", value)
+        # Substituted inside JSON strings: escaped as one (a SQL value may quote an identifier).
+        text = text.replace("{{" + key + "}}", json.dumps(value)[1:-1])
     return json.loads(text)
 
 
@@ -113,9 +120,12 @@ def run_suite(
     query: str,
     placeholders: dict[str, str] | None = None,
     parameters: dict[str, Any] | None = None,
+    run_name: str | None = None,
 ) -> SuiteRun:
-    """Validate the rows `query` returns against the suite; build Data Docs; never raises on failure."""
+    """Validate the rows `query` returns against the suite; never raises on failure. `run_name` (the Dagster
+    run id) names the validation in Data Docs, so a page leads back to its run."""
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     values = {"build_schema": settings.build_schema, "source_schema": settings.source_schema, **(placeholders or {})}
@@ -139,7 +149,8 @@ def run_suite(
         # COMPLETE: unexpected-rows expectations only return the failing rows in this format.
         gx.Checkpoint(name=name, validation_definitions=[validation], result_format="COMPLETE")
     )
-    result_id, result = next(iter(checkpoint.run(expectation_parameters=parameters or {}).run_results.items()))
+    outcome = checkpoint.run(expectation_parameters=parameters or {}, run_id=RunIdentifier(run_name=run_name))
+    result_id, result = next(iter(outcome.run_results.items()))
     failures = []
     for outcome in result.results:
         if outcome.success:
@@ -172,12 +183,83 @@ def run_suite(
     )
 
 
-def build_data_docs(settings: Settings, runs: list[SuiteRun]) -> str:
-    """Render the Data Docs pages of these validations (and the index) to $COLISEUM_HOME/data_docs; returns the
-    index URL. Only their pages: re-rendering every validation of a long-lived process grows with its age."""
+def build_data_docs(settings: Settings, run: SuiteRun) -> str:
+    """Render the Data Docs page of this validation (and the index) under $COLISEUM_HOME/data_docs, readable
+    offline; returns the page's URL under COLISEUM_DATA_DOCS_URL (`coliseum ui` serves the folder there).
+    Pages are kept: each validation has its own (suite / run name / run time / batch), and only this one is
+    rendered (re-rendering every validation of a long-lived process grows with its age)."""
     docs_dir = settings.data_docs_dir
-    _context(str(docs_dir)).build_data_docs(resource_identifiers=[run.result_id for run in runs])
-    return (docs_dir / "index.html").as_uri()
+    context = _context(str(docs_dir))
+    context.build_data_docs(resource_identifiers=[run.result_id])
+    # GX names the page under its own root (an ephemeral context's temporary folder): keep the part from
+    # validations/ on, which is where the site builder wrote it in docs_dir.
+    site_path = unquote(urlparse(context.get_docs_sites_urls(resource_identifier=run.result_id)[0]["site_url"]).path)
+    relative = site_path[site_path.index("/validations/") + 1 :]
+    page = docs_dir / relative
+    _vendor(docs_dir)
+    for html in (page, docs_dir / "index.html"):
+        html.write_text(offline_html(html.read_text(), _relative(docs_dir / "static" / "vendor", html.parent)))
+    return settings.data_docs_url.rstrip("/") + "/" + quote(relative)
+
+
+# GX's page templates load Bootstrap, jQuery, bootstrap-table, Font Awesome, Vega and images from CDNs: each
+# is replaced by a local file (static/vendor: Bootstrap and jQuery from their XStatic packages, stand-ins of
+# ours for the table and the icons) or dropped, so a page opens on a machine with no network.
+_REMOTE_TAG = re.compile(r'<(link|script|img)\b[^>]*\b(?:href|src)="(https?://[^"]*)"[^>]*>(\s*</script>)?', re.I)
+_LOCAL = {
+    "bootstrap.min.css": '<link rel="stylesheet" href="{vendor}/bootstrap.min.css">',
+    "jquery-": '<script src="{vendor}/jquery.min.js"></script>',
+    "bootstrap/4.3.1/js/bootstrap.min.js": '<script src="{vendor}/bootstrap.bundle.min.js"></script>',
+    "bootstrap-table.min.js": '<script src="{vendor}/table.js"></script>',
+    "font-awesome": '<link rel="stylesheet" href="{vendor}/icons.css">',
+}
+
+
+def offline_html(html: str, vendor: str) -> str:
+    def local(match: re.Match) -> str:
+        url = match.group(2)
+        return next((tag.format(vendor=vendor) for key, tag in _LOCAL.items() if key in url), "")
+
+    return _REMOTE_TAG.sub(local, html)
+
+
+def _vendor(docs_dir: Path) -> None:
+    import xstatic.pkg.bootstrap
+    import xstatic.pkg.jquery
+
+    files = {
+        "bootstrap.min.css": Path(xstatic.pkg.bootstrap.BASE_DIR) / "css" / "bootstrap.min.css",
+        "bootstrap.bundle.min.js": Path(xstatic.pkg.bootstrap.BASE_DIR) / "js" / "bootstrap.bundle.min.js",
+        "jquery.min.js": Path(xstatic.pkg.jquery.BASE_DIR) / "jquery.min.js",
+        "table.js": DOCS_STATIC / "table.js",
+        "icons.css": DOCS_STATIC / "icons.css",
+    }
+    vendor = docs_dir / "static" / "vendor"
+    vendor.mkdir(parents=True, exist_ok=True)
+    for name, source in files.items():
+        target = vendor / name
+        if not target.exists() or target.stat().st_size != source.stat().st_size:
+            shutil.copyfile(source, target)
+
+
+def _relative(target: Path, start: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(target, start)).as_posix()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+def data_docs_server(settings: Settings) -> ThreadingHTTPServer:
+    """An HTTP server for $COLISEUM_HOME/data_docs on COLISEUM_DATA_DOCS_URL's port (what the checks link to);
+    the caller runs `serve_forever` (a thread of `coliseum ui`). Raises OSError when the port is taken."""
+    settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
+    address = urlparse(settings.data_docs_url)
+    handler = functools.partial(_QuietHandler, directory=str(settings.data_docs_dir))
+    return ThreadingHTTPServer((address.hostname or "localhost", address.port or 80), handler)
 
 
 def _plain(value: Any) -> Any:
