@@ -126,9 +126,11 @@ def _zipf_weights(n: int, s: float) -> np.ndarray:
 
 # An artist's appeal differs by kind of action (some are streamed, some tipped, some seen live: each domain
 # has its own leaders) and drifts over the log (rising and fading artists: the 7-day boards differ from the
-# all-time ones, and ranks move from night to night). Both are log-scale spreads; 0 gives one order for all.
-ARTIST_TASTE = 0.9
-ARTIST_TREND = 1.2
+# all-time ones, and ranks move from night to night). Per category, an artist's weight blends the overall
+# popularity with a popularity of that category's own (ARTIST_TASTE: the share of the latter), times a
+# log-scale trend over the log (ARTIST_TREND: its spread). 0 and 0 give one order for every board.
+ARTIST_TASTE = 0.95
+ARTIST_TREND = 2.5
 TIME_SLICES = 12
 CATEGORIES = tuple(sorted({m[1] for m in EVENT_MIX}))
 
@@ -141,16 +143,16 @@ def _artists(
     kind: np.ndarray,
     position: np.ndarray,
 ) -> np.ndarray:
-    """Each event's artist, drawn by (category, time slice) from popularity x taste x trend."""
+    """Each event's artist, drawn by (category, time slice): `taste` holds each category's own popularity."""
     category = np.array([CATEGORIES.index(m[1]) for m in EVENT_MIX])[kind]
     time_slice = np.minimum((position * TIME_SLICES).astype(int), TIME_SLICES - 1)
     artist = np.empty(kind.size, dtype=int)
     for c in range(len(CATEGORIES)):
+        appeal = (1 - ARTIST_TASTE) * popularity + ARTIST_TASTE * taste[c]
         for t in range(TIME_SLICES):
             rows = np.flatnonzero((category == c) & (time_slice == t))
             if rows.size:
-                drift = trend * ((t + 0.5) / TIME_SLICES - 0.5)
-                weights = popularity * np.exp(taste[c] + drift)
+                weights = appeal * np.exp(trend * ((t + 0.5) / TIME_SLICES - 0.5))
                 artist[rows] = rng.choice(popularity.size, size=rows.size, p=weights / weights.sum())
     return artist
 
@@ -208,12 +210,13 @@ def generate(
     kinds = np.array([m[3] for m in EVENT_MIX])
     kind = rng.choice(len(EVENT_MIX), size=events, p=kinds / kinds.sum())
     # Drawn after the ids, so a network reused through `population` keeps its ids.
-    taste = population_rng.normal(0.0, ARTIST_TASTE, (len(CATEGORIES), n_artists))
+    zipf = _zipf_weights(n_artists, 1.07)
+    taste = np.stack([zipf[population_rng.permutation(n_artists)] for _ in CATEGORIES])
     trend = population_rng.normal(0.0, ARTIST_TREND, n_artists)
     start = datetime.combine(end_date - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     offset_us = np.sort(rng.integers(0, days * 86_400 * 1_000_000, events))
     # Popularity rank is shuffled so artist numbering does not give the leaderboard order away.
-    popularity = _zipf_weights(n_artists, 1.07)[rng.permutation(n_artists).argsort()]
+    popularity = zipf[rng.permutation(n_artists).argsort()]
     artist = _artists(rng, popularity, taste, trend, kind, offset_us / (days * 86_400 * 1_000_000))
     user = rng.choice(n_users, size=events, p=_zipf_weights(n_users, 0.6))
     # Tracks and concerts of the chosen artist (fallback: any) so metadata.artist_id is consistent.
