@@ -7,15 +7,15 @@ them, substituted (JSON-escaped) before parsing.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
+import os
 import re
 import shutil
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -149,8 +149,8 @@ def run_suite(
         # COMPLETE: unexpected-rows expectations only return the failing rows in this format.
         gx.Checkpoint(name=name, validation_definitions=[validation], result_format="COMPLETE")
     )
-    outcome = checkpoint.run(expectation_parameters=parameters or {}, run_id=RunIdentifier(run_name=run_name))
-    result_id, result = next(iter(outcome.run_results.items()))
+    checked = checkpoint.run(expectation_parameters=parameters or {}, run_id=RunIdentifier(run_name=run_name))
+    result_id, result = next(iter(checked.run_results.items()))
     failures = []
     for outcome in result.results:
         if outcome.success:
@@ -198,7 +198,8 @@ def build_data_docs(settings: Settings, run: SuiteRun) -> str:
     page = docs_dir / relative
     _vendor(docs_dir)
     for html in (page, docs_dir / "index.html"):
-        html.write_text(offline_html(html.read_text(), _relative(docs_dir / "static" / "vendor", html.parent)))
+        vendor = Path(os.path.relpath(docs_dir / "static" / "vendor", html.parent)).as_posix()
+        html.write_text(offline_html(html.read_text(), vendor))
     return settings.data_docs_url.rstrip("/") + "/" + quote(relative)
 
 
@@ -242,12 +243,6 @@ def _vendor(docs_dir: Path) -> None:
             shutil.copyfile(source, target)
 
 
-def _relative(target: Path, start: Path) -> str:
-    import os
-
-    return Path(os.path.relpath(target, start)).as_posix()
-
-
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
@@ -258,7 +253,7 @@ def data_docs_server(settings: Settings) -> ThreadingHTTPServer:
     the caller runs `serve_forever` (a thread of `coliseum ui`). Raises OSError when the port is taken."""
     settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
     address = urlparse(settings.data_docs_url)
-    handler = functools.partial(_QuietHandler, directory=str(settings.data_docs_dir))
+    handler = partial(_QuietHandler, directory=str(settings.data_docs_dir))
     return ThreadingHTTPServer((address.hostname or "localhost", address.port or 80), handler)
 
 
