@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from dagster import AssetExecutionContext, ConfigurableResource, InitResourceContext
+from dagster import AssetExecutionContext, ConfigurableResource, InitResourceContext, Output
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 from pydantic import Field
@@ -95,12 +96,44 @@ class ColiseumDbtResource(DbtCliResource):
             return super().cli(args, **kwargs)
 
     def build(self, context: AssetExecutionContext, run_values: RunValues) -> Iterator[Any]:
-        """`dbt build` of the context's selection for `run_values`, streamed as Dagster events."""
+        """`dbt build` of the context's selection for `run_values`, streamed as Dagster events, each model's
+        with the rows its statement wrote (what `stream()` yields, plus row counts)."""
         invocation = self.cli(["build"], context=context, run_values=run_values)
         try:
-            yield from invocation.stream()
+            for event in invocation.stream_raw_events():
+                row_counts = written_rows_metadata(event.raw_event)
+                for dagster_event in event.to_default_asset_events(
+                    manifest=invocation.manifest,
+                    dagster_dbt_translator=invocation.dagster_dbt_translator,
+                    context=context,
+                    target_path=invocation.target_path,
+                    project=invocation.project,
+                ):
+                    if row_counts and isinstance(dagster_event, Output):
+                        dagster_event = dagster_event.with_metadata({**dagster_event.metadata, **row_counts})
+                    yield dagster_event
         finally:
             keep_parse_state(invocation.target_path, self.coliseum.settings.dbt_target_dir)
+
+
+# Postgres's command tag, as dbt reports a node's result: `SELECT 1500` (a table built), `INSERT 0 51`.
+_COMMAND_TAG = re.compile(r"(?:INSERT|SELECT|COPY|MERGE|UPDATE|DELETE)(?: \d+)? (\d+)")
+
+
+def written_rows_metadata(raw_event: Mapping[str, Any]) -> dict[str, int]:
+    """Row counts from what Postgres answered dbt (no query of ours): a table or seed is rebuilt whole, so its
+    statement's count is its row count; an incremental model's is the rows this build wrote, for all the
+    partitions of the run (its history is never counted: a count(*) per run would scan it)."""
+    data = raw_event.get("data", {})
+    message = data.get("result_message") or data.get("status")  # seeds, models (dbt's LogSeedResult/LogModelResult)
+    match = _COMMAND_TAG.fullmatch(message) if isinstance(message, str) else None
+    if match is None:
+        return {}
+    rows = int(match.group(1))
+    materialized = data.get("node_info", {}).get("materialized")
+    if materialized in ("table", "seed"):
+        return {"dagster/row_count": rows, "rows_written_by_build": rows}
+    return {"rows_written_by_build": rows} if materialized == "incremental" else {}
 
 
 def keep_parse_state(invocation_target: Path, target_dir: Path, keep: int = DBT_TARGETS_KEPT) -> None:

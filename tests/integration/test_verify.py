@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from dagster import AssetCheckKey
+from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter
 from psycopg.conninfo import make_conninfo
 
 from dagster_project.app.cli import main
 from dagster_project.app.runner import QUIET, definitions, run_pipeline
 from dagster_project.app.verify import verify
+from dagster_project.contract import MUTATIONS_KEY, build_key
+from dagster_project.defs.nightly.partitions import run_days
 from dagster_project.defs.nightly.plan import DAILY_JOB, PUBLISH_JOB, RECOMPUTE_JOB, WINDOWS_JOB
 from dagster_project.devtools.generate import generate
 from tests.support.database import AS_OF
@@ -35,6 +37,29 @@ def run_verify(database, capsys, monkeypatch) -> tuple[int, dict]:
         monkeypatch.setenv(name, value)
     code = main(["verify", "--json"])
     return code, json.loads(capsys.readouterr().out)
+
+
+def latest_materialization(database, key: AssetKey):
+    [record] = database.instance.fetch_materializations(AssetRecordsFilter(asset_key=key), limit=1).records
+    return record
+
+
+def test_dbt_assets_carry_row_counts_that_reconcile(database, built):
+    # A seed is rebuilt whole: its row count. An incremental model: the rows its build wrote for the run's days.
+    seed = latest_materialization(database, build_key("currencies")).asset_materialization.metadata
+    assert seed["dagster/row_count"].value == database.query("select count(*) from coliseum.currencies")[0][0] > 0
+    record = latest_materialization(database, MUTATIONS_KEY)
+    days = run_days(database.instance.get_run_by_id(record.run_id).tags)
+    written = record.asset_materialization.metadata["rows_written_by_build"].value
+    assert "dagster/row_count" not in record.asset_materialization.metadata  # the history is never counted
+    assert (
+        written
+        == database.query(
+            "select count(*) from coliseum.coliseum_dna_mutations where activity_date between %s and %s",
+            (min(days), max(days)),
+        )[0][0]
+        > 0
+    )
 
 
 def test_coliseum_metrics_is_the_legacy_view_over_mutations(database, built):

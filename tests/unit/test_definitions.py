@@ -192,3 +192,20 @@ def test_dbt_models_link_their_sql_and_each_dbt_test_says_what_it_asserts(defs):
     )
     described = dbt_checks["unique_combination_coliseum_dna_mutations_passport_entry_id__domain"].description
     assert described.startswith("dbt test unique_combination (columns: ['passport_entry_id', 'domain'])")
+
+
+def test_dbt_row_counts_come_from_the_adapter_response():
+    from dagster_project.defs.resources import written_rows_metadata
+
+    def finished(materialized: str, message: str, field: str = "status") -> dict:  # dbt's result event
+        return {"data": {"node_info": {"materialized": materialized}, field: message}}
+
+    seed = finished("seed", "INSERT 7", field="result_message")
+    assert written_rows_metadata(seed) == {"dagster/row_count": 7, "rows_written_by_build": 7}
+    assert written_rows_metadata(finished("table", "SELECT 0")) == {"dagster/row_count": 0, "rows_written_by_build": 0}
+    # An incremental model's history is not counted: only what this build wrote.
+    assert written_rows_metadata(finished("incremental", "INSERT 0 264")) == {"rows_written_by_build": 264}
+    assert written_rows_metadata(finished("incremental", "SELECT 1500")) == {"rows_written_by_build": 1500}
+    assert written_rows_metadata(finished("view", "CREATE VIEW")) == {}
+    assert written_rows_metadata(finished("incremental", "error")) == {}
+    assert written_rows_metadata({"data": {"node_info": {"materialized": "seed"}}}) == {}  # a start event

@@ -6,6 +6,10 @@ daily models are blocking checks too (dagster-dbt); each rule has one owner (a d
 Publish run: the GX leaderboard suite on each of the twelve candidate boards, the strength and revenue
 suites per window (blocking: the switch is skipped), volume against the live publication and artists without a
 profile (warnings with an alert).
+
+The checks are not partitioned (the catalog's Partition column shows "-"; each evaluation's metadata names the
+days it audited): the UI's Execute on a check launches a run without a partition, which Dagster 1.13 fails for a
+partitioned check ("Cannot access partition_key for a non-partitioned run").
 """
 
 import csv
