@@ -1,11 +1,18 @@
-"""The real `coliseum` command: its summary matches the database, its output reads like a report, and every
-bad input is one line naming the problem with a non-zero exit."""
+"""The real `coliseum` command: its summary matches the database, its output reads like a report, the UI it
+opens works in a real (headless Chromium) browser, and every bad input is one line naming the problem with a
+non-zero exit."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import socket
+import subprocess
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +22,17 @@ from dagster_project.app.runner import dagster_instance
 from dagster_project.contract import BOARD_NAMES
 from dagster_project.settings import Settings
 from tests.support.database import settings_for
-from tests.support.helpers import run_cli
+from tests.support.helpers import COLISEUM, cli_env, run_cli
 
 # What dbt prints per node, and a terminal colour code: neither belongs in a report piped to a file.
 DBT_NODE_LINE = re.compile(r"\d+ of \d+ (START|OK|PASS)")
 ANSI = "\x1b["
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def coliseum(settings, *args: str) -> str:
@@ -28,11 +41,24 @@ def coliseum(settings, *args: str) -> str:
     return done.stdout
 
 
-def test_main_job_summary_matches_database(database, tmp_path):
-    settings = settings_for(database.url, tmp_path)  # its own home and DAGSTER_HOME
+@pytest.fixture(scope="module")
+def main_job(database, tmp_path_factory):
+    """The main job through the real command on its own home and DAGSTER_HOME, with Data Docs rendered for
+    the UI test below: (settings, completed process)."""
+    docs_port = free_port()
+    settings = settings_for(
+        database.url,
+        tmp_path_factory.mktemp("cli_home"),
+        COLISEUM_DATA_DOCS="1",
+        COLISEUM_DATA_DOCS_URL=f"http://127.0.0.1:{docs_port}",
+    )
     coliseum(settings, "init-db")
     coliseum(settings, "generate", "--events", "3000", "--days", "10", "--seed", "3")
-    done = run_cli(settings, "run")
+    return settings, run_cli(settings, "run")
+
+
+def test_main_job_summary_matches_database(database, main_job):
+    settings, done = main_job
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     match = re.search(
@@ -59,6 +85,106 @@ def test_main_job_summary_matches_database(database, tmp_path):
     with dagster_instance(settings) as instance:
         runs = instance.get_runs(RunsFilter(tags={"coliseum/launched_by": "cli"}))
         assert len(runs) == 3 and all(r.is_success for r in runs)  # daily, windows, publish
+
+
+@contextlib.contextmanager
+def ui_running(settings, port: int) -> Iterator[str]:
+    """`coliseum ui` on `port` (the Dagster UI and the Data Docs it serves), until its webserver answers."""
+    with tempfile.TemporaryFile(mode="w+") as log:
+        child = subprocess.Popen(
+            [COLISEUM, "ui", "--port", str(port)], env=cli_env(settings), stdout=log, stderr=subprocess.STDOUT
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/server_info", timeout=2).close()
+                    break
+                except OSError:
+                    if child.poll() is not None or time.monotonic() > deadline:
+                        log.seek(0)
+                        pytest.fail(f"coliseum ui did not start:\n{log.read()[-3000:]}")
+                    time.sleep(0.5)
+            yield base
+        finally:
+            child.terminate()
+            child.wait(60)
+
+
+def launch_chromium(playwright):
+    """Headless Chromium: the system's (CI installs Debian's `chromium`), else Playwright's own."""
+    executable = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+    try:
+        return playwright.chromium.launch(executable_path=executable, args=args)
+    except Exception as error:  # no browser at all: say how to get one
+        pytest.fail(f"no headless Chromium for the UI test (apt-get install chromium): {error}")
+
+
+def test_the_ui_in_a_browser_shows_lineage_partitions_data_docs_and_runs(main_job, tmp_path):
+    """A smoke test of the operator's UI as a browser sees it: the asset graph, a window partition with its
+    materialization, a check's Data Docs link opened (styled, no remote asset), the runs page; no page error,
+    no failed request. Screenshots land in tmp_path."""
+    from playwright.sync_api import sync_playwright
+
+    settings, done = main_job
+    assert done.returncode == 0, done.stdout + done.stderr
+    as_of = re.search(r"as of (\S+):", done.stdout).group(1)
+    with dagster_instance(settings) as instance:
+        run_ids = [r.run_id for r in instance.get_runs(RunsFilter(tags={"coliseum/launched_by": "cli"}))]
+    problems: list[str] = []
+    with ui_running(settings, free_port()) as base, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} {m.location}"))
+        # A request the next navigation cancels (ERR_ABORTED) is the browser's doing, not a failure.
+        page.on(
+            "requestfailed",
+            lambda r: "ERR_ABORTED" not in (r.failure or "") and problems.append(f"failed: {r.url} {r.failure}"),
+        )
+        page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+
+        def visit(name: str, path: str, *texts: str) -> None:
+            page.goto(base + path)
+            for text in texts:
+                page.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
+            skip = page.get_by_role("button", name="Skip")  # Dagster's community prompt, on a first visit
+            if skip.count():
+                skip.click()
+            page.screenshot(path=str(tmp_path / f"{name}.png"))
+
+        visit("lineage", "/asset-groups", "Global asset lineage", "sources", "coliseum", "published")
+        window = f"{as_of}|7d"
+        visit(
+            "window_partition",
+            f"/assets/coliseum/coliseum_leaderboard_history?view=partitions&partition={window}",
+            window,
+            "Latest materialization",
+            "rows_written_by_build",
+        )
+        visit(
+            "check",
+            "/assets/coliseum/publication_candidate?view=checks&checkDetail=gx_leaderboard_suite",
+            "GX suite coliseum_leaderboard on the twelve candidate boards (a failing row names its board).",
+            "data_docs",
+        )
+        link = page.locator(f'a[href^="{settings.data_docs_url}/validations/coliseum_leaderboard/"]').first
+        href = link.get_attribute("href")
+        assert href and run_ids and any(run_id in href for run_id in run_ids), href  # the GX run is the Dagster run
+        page.goto(href)
+        page.get_by_text("coliseum_leaderboard").first.wait_for(timeout=30_000)
+        styled = page.evaluate("() => [...document.styleSheets].filter(s => s.cssRules.length > 0).length")
+        remote = page.evaluate(
+            "() => [...document.querySelectorAll('link[href], script[src], img[src]')]"
+            ".map(e => e.href || e.src).filter(u => !u.startsWith(location.origin))"
+        )
+        page.screenshot(path=str(tmp_path / "data_docs.png"))
+        assert styled > 0 and remote == [], (styled, remote)
+        visit("runs", "/runs", *(run_id[:8] for run_id in run_ids))
+        browser.close()
+    assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.parametrize(

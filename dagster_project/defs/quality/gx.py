@@ -216,12 +216,19 @@ _LOCAL = {
 }
 
 
+# GX links a validation page's icon one folder short of its static/ (a 404 on every page): pointed at static/.
+_FAVICON = re.compile(r'(<link rel="shortcut icon" href=")[^"]*(/images/favicon\.ico")')
+
+
 def offline_html(html: str, vendor: str) -> str:
+    """The page with local assets only; `vendor` is static/vendor relative to the page."""
+
     def local(match: re.Match) -> str:
         url = match.group(2)
         return next((tag.format(vendor=vendor) for key, tag in _LOCAL.items() if key in url), "")
 
-    return _REMOTE_TAG.sub(local, html)
+    static = vendor.removesuffix("/vendor")
+    return _FAVICON.sub(lambda m: m.group(1) + static + m.group(2), _REMOTE_TAG.sub(local, html))
 
 
 def _vendor(docs_dir: Path) -> None:
