@@ -73,26 +73,26 @@ def scratch_schema(settings: Settings) -> str:
 
 
 def rebuild(url: str, settings: Settings, schema: str, as_of: date, run_id: str = "recompute") -> None:
-    """One full dbt build of every day from the partitions start through `as_of`, then its windows."""
+    """One full dbt build, in one dbt process: every day from the partitions start through `as_of`, then its
+    windows (dbt orders them; the daily and window run values have distinct names)."""
     connection = {**dbt_env(url, settings), "COLISEUM_BUILD_SCHEMA": schema}
-    dbt = str(BIN_DIR / "dbt")
-    steps = [
-        ("tag:daily", daily_vars(settings.partitions_start, as_of + timedelta(days=1), run_id, settings)),
-        ("tag:window", window_vars(as_of, list(WINDOWS))),
-    ]
+    run_values = {
+        **daily_vars(settings.partitions_start, as_of + timedelta(days=1), run_id, settings),
+        **window_vars(as_of, list(WINDOWS)),
+    }
     # One target folder per home for every rebuild: each starts from the previous one's parse state (its profile
     # names the scratch schema, so the pipeline's own parse state does not apply).
     target = settings.dbt_target_dir / "recompute"
     target.mkdir(parents=True, exist_ok=True)
-    for selector, run_values in steps:
-        command = [
-            dbt, "build", "--select", selector, "--exclude-resource-type", "test", "--target-path", str(target),
-            "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        ]  # fmt: skip
-        env = child_environment({**connection, **run_environment(run_values)})
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"recompute: dbt build {selector} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    command = [
+        str(BIN_DIR / "dbt"), "build", "--select", "tag:daily", "tag:window", "--exclude-resource-type", "test",
+        "--target-path", str(target), "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+    ]  # fmt: skip
+    env = child_environment({**connection, **run_environment(run_values)})
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"recompute: dbt build failed:\n{(done.stdout + done.stderr)[-3000:]}")
 
 
 def expected_relations(settings: Settings, schema: str, as_of: date) -> dict[str, tuple[sql.Composable, str]]:
