@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from dagster import AssetExecutionContext, ConfigurableResource, InitResourceContext, Output
+from dagster import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    InitResourceContext,
+    Output,
+    TableColumn,
+    TableSchema,
+)
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 from pydantic import Field
@@ -96,24 +103,52 @@ class ColiseumDbtResource(DbtCliResource):
             return super().cli(args, **kwargs)
 
     def build(self, context: AssetExecutionContext, run_values: RunValues) -> Iterator[Any]:
-        """`dbt build` of the context's selection for `run_values`, streamed as Dagster events, each model's
-        with the rows its statement wrote (what `stream()` yields, plus row counts)."""
+        """`dbt build` of the context's selection for `run_values`, streamed as Dagster events (what `stream()`
+        yields), each model's with its rows written and its columns with their Postgres types."""
         invocation = self.cli(["build"], context=context, run_values=run_values)
+        schema = self.coliseum.settings.build_schema
         try:
-            for event in invocation.stream_raw_events():
-                row_counts = written_rows_metadata(event.raw_event)
-                for dagster_event in event.to_default_asset_events(
-                    manifest=invocation.manifest,
-                    dagster_dbt_translator=invocation.dagster_dbt_translator,
-                    context=context,
-                    target_path=invocation.target_path,
-                    project=invocation.project,
-                ):
-                    if row_counts and isinstance(dagster_event, Output):
-                        dagster_event = dagster_event.with_metadata({**dagster_event.metadata, **row_counts})
-                    yield dagster_event
+            with self.coliseum.connect() as conn:
+                for event in invocation.stream_raw_events():
+                    row_counts = written_rows_metadata(event.raw_event)
+                    node = event.raw_event["data"].get("node_info", {})
+                    relation = node.get("node_name")
+                    documented = invocation.manifest["nodes"].get(node.get("unique_id"), {}).get("columns", {})
+                    for dagster_event in event.to_default_asset_events(
+                        manifest=invocation.manifest,
+                        dagster_dbt_translator=invocation.dagster_dbt_translator,
+                        context=context,
+                        target_path=invocation.target_path,
+                        project=invocation.project,
+                    ):
+                        if isinstance(dagster_event, Output) and relation:
+                            columns = typed_columns(conn, schema, relation, documented)
+                            dagster_event = dagster_event.with_metadata(
+                                {**dagster_event.metadata, **row_counts, **columns}
+                            )
+                        yield dagster_event
         finally:
             keep_parse_state(invocation.target_path, self.coliseum.settings.dbt_target_dir)
+
+
+def typed_columns(
+    conn: psycopg.Connection, schema: str, relation: str, documented: Mapping[str, Mapping[str, Any]]
+) -> dict[str, TableSchema]:
+    """The relation's columns as Postgres types them (one catalog lookup), with the descriptions dbt's YAML
+    gives them (`documented`: the manifest's columns); nothing for a relation that is not there."""
+    rows = conn.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped order by a.attnum",
+        (schema, relation),
+    ).fetchall()
+    if not rows:
+        return {}
+    columns = [
+        TableColumn(name, kind, description=(documented.get(name) or {}).get("description") or None)
+        for name, kind in rows
+    ]
+    return {"dagster/column_schema": TableSchema(columns=columns)}
 
 
 # Postgres's command tag, as dbt reports a node's result: `SELECT 1500` (a table built), `INSERT 0 51`.

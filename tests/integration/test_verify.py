@@ -44,6 +44,18 @@ def latest_materialization(database, key: AssetKey):
     return record
 
 
+def test_dbt_assets_carry_typed_columns(database, built):
+    metadata = latest_materialization(database, MUTATIONS_KEY).asset_materialization.metadata
+    columns = {c.name: c for c in metadata["dagster/column_schema"].value.columns}
+    assert columns["effective_delta"].type == "numeric(18,4)" and columns["activity_date"].type == "date"
+    assert columns["entity_id"].description  # dbt's YAML description kept
+    expected = database.query(
+        "select column_name from information_schema.columns where table_schema = 'coliseum' "
+        "and table_name = 'coliseum_dna_mutations' order by ordinal_position"
+    )
+    assert list(columns) == [name for (name,) in expected]
+
+
 def test_dbt_assets_carry_row_counts_that_reconcile(database, built):
     # A seed is rebuilt whole: its row count. An incremental model: the rows its build wrote for the run's days.
     seed = latest_materialization(database, build_key("currencies")).asset_materialization.metadata
