@@ -217,6 +217,12 @@ def generate(
     offset_us = np.sort(rng.integers(0, days * 86_400 * 1_000_000, events))
     # Popularity rank is shuffled so artist numbering does not give the leaderboard order away.
     popularity = zipf[rng.permutation(n_artists).argsort()]
+    # Two lead roles: the most popular artist fades over the log and the runner-up rises, so the recent windows
+    # get a leader of their own (the all-time boards keep the long-time favourite).
+    share = np.array([sum(m[3] for m in EVENT_MIX if m[1] == c) for c in CATEGORIES], dtype=float)
+    appeal = (1 - ARTIST_TASTE) * popularity + ARTIST_TASTE * (share / share.sum()) @ taste
+    favourite, rising = np.argsort(-appeal, kind="stable")[:2]
+    trend[favourite], trend[rising] = -ARTIST_TREND, ARTIST_TREND
     artist = _artists(rng, popularity, taste, trend, kind, offset_us / (days * 86_400 * 1_000_000))
     user = rng.choice(n_users, size=events, p=_zipf_weights(n_users, 0.6))
     # Tracks and concerts of the chosen artist (fallback: any) so metadata.artist_id is consistent.
