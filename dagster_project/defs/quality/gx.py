@@ -44,7 +44,8 @@ class SuiteRun:
 
     def summary(self) -> str:
         if self.success:
-            return f"{self.suite} on {self.target}: {self.evaluated} expectations passed"
+            plural = "" if self.evaluated == 1 else "s"
+            return f"{self.suite} on {self.target}: {self.evaluated} expectation{plural} passed"
         names = ", ".join(
             f"{f['expectation']}({f['column'] or ''}) x{f['unexpected_count']}"
             + (f" [error: {f['error'][:300]}]" if f.get("error") else "")
