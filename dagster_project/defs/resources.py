@@ -106,14 +106,9 @@ class ColiseumDbtResource(DbtCliResource):
         """`dbt build` of the context's selection for `run_values`, streamed as Dagster events (what `stream()`
         yields), each model's with its rows written and its columns with their Postgres types."""
         invocation = self.cli(["build"], context=context, run_values=run_values)
-        schema = self.coliseum.settings.build_schema
         try:
             with self.coliseum.connect() as conn:
                 for event in invocation.stream_raw_events():
-                    row_counts = written_rows_metadata(event.raw_event)
-                    node = event.raw_event["data"].get("node_info", {})
-                    relation = node.get("node_name")
-                    documented = invocation.manifest["nodes"].get(node.get("unique_id"), {}).get("columns", {})
                     for dagster_event in event.to_default_asset_events(
                         manifest=invocation.manifest,
                         dagster_dbt_translator=invocation.dagster_dbt_translator,
@@ -121,34 +116,33 @@ class ColiseumDbtResource(DbtCliResource):
                         target_path=invocation.target_path,
                         project=invocation.project,
                     ):
-                        if isinstance(dagster_event, Output) and relation:
-                            columns = typed_columns(conn, schema, relation, documented)
-                            dagster_event = dagster_event.with_metadata(
-                                {**dagster_event.metadata, **row_counts, **columns}
-                            )
+                        if isinstance(dagster_event, Output):
+                            unique_id = event.raw_event["data"]["node_info"]["unique_id"]
+                            extra = {
+                                **written_rows_metadata(event.raw_event),
+                                **typed_columns(conn, invocation.manifest["nodes"][unique_id]),
+                            }
+                            dagster_event = dagster_event.with_metadata({**dagster_event.metadata, **extra})
                         yield dagster_event
         finally:
             keep_parse_state(invocation.target_path, self.coliseum.settings.dbt_target_dir)
 
 
-def typed_columns(
-    conn: psycopg.Connection, schema: str, relation: str, documented: Mapping[str, Mapping[str, Any]]
-) -> dict[str, TableSchema]:
-    """The relation's columns as Postgres types them (one catalog lookup), with the descriptions dbt's YAML
-    gives them (`documented`: the manifest's columns); nothing for a relation that is not there."""
+def typed_columns(conn: psycopg.Connection, node: Mapping[str, Any]) -> dict[str, TableSchema]:
+    """A dbt node's relation's columns as Postgres types them (one catalog lookup), with the descriptions of
+    dbt's YAML (the manifest node's columns); nothing for a relation that is not there."""
     rows = conn.execute(
         "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
         "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped order by a.attnum",
-        (schema, relation),
+        (node["schema"], node["alias"]),
     ).fetchall()
-    if not rows:
-        return {}
+    documented = node.get("columns", {})
     columns = [
         TableColumn(name, kind, description=(documented.get(name) or {}).get("description") or None)
         for name, kind in rows
     ]
-    return {"dagster/column_schema": TableSchema(columns=columns)}
+    return {"dagster/column_schema": TableSchema(columns=columns)} if columns else {}
 
 
 # Postgres's command tag, as dbt reports a node's result: `SELECT 1500` (a table built), `INSERT 0 51`.
