@@ -223,8 +223,201 @@ ENTITLEMENTS = Relation(
     "The app's entitlements (billing writes them): plan, domains and depth per user.",
 )
 
+# --- The fan side: user DNA and the DIA dashboard's marts (README, "User DNA and the DIA marts") ---------------
+# Views over two published copies that each publish brings to its as-of date day by day (like the mutations):
+# the users' counted entries and their DNA running sums. Every row belongs to one user: an app role reads
+# only its own (auth.uid()), the admin roles read all.
+DNA_COLUMNS: tuple[tuple[str, str], ...] = tuple((f"dna_{d.lower()}", "numeric") for d in DOMAINS)
+SHARE_COLUMNS: tuple[tuple[str, str], ...] = tuple((f"share_{d.lower()}", "numeric") for d in DOMAINS)
+INFLUENCE_COLUMNS: tuple[tuple[str, str], ...] = tuple((f"influence_{d.lower()}", "numeric") for d in DOMAINS)
+
+
+@dataclass(frozen=True)
+class DayCopy:
+    """A build model published as one copy brought up to date day by day (not copied per publication)."""
+
+    model: str
+    table: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def select_list(self) -> str:
+        return ", ".join(name for name, _type in self.columns)
+
+
+USER_ENTRIES_COPY = DayCopy(
+    "int_user_entries",
+    "coliseum_published_user_entries",
+    (
+        ("passport_entry_id", "uuid"),
+        ("user_id", "uuid"),
+        ("session_id", "text"),
+        ("activity_date", "date"),
+        ("created_at", TIMESTAMP),
+        ("event_type", "text"),
+        ("event_category", "text"),
+        ("interaction_category", "text"),
+        ("entity_type", "text"),
+        ("entity_id", "text"),
+        ("artist_id", "uuid"),
+        ("content_id", "text"),
+        ("genre", "text"),
+        ("duration_seconds", "numeric"),
+        ("progress_percentage", "numeric"),
+        ("currency", "text"),
+        ("spend_cents", MONEY),
+        ("weight_version", "text"),
+        ("base_intensity", "numeric"),
+        *((f"weight_{d.lower()}", "numeric") for d in DOMAINS),
+        *((f"delta_{d.lower()}", "numeric") for d in DOMAINS),
+    ),
+)
+USER_DNA_COPY = DayCopy(
+    "int_user_dna_totals",
+    "coliseum_published_user_dna",
+    (
+        ("activity_date", "date"),
+        ("user_id", "uuid"),
+        *((f"scaled_{d.lower()}", "numeric") for d in DOMAINS),
+        *INFLUENCE_COLUMNS,
+        ("events_counted", "bigint"),
+        ("last_event_at", TIMESTAMP),
+        ("half_life_days", "numeric"),
+        ("anchor_date", "date"),
+        ("valid_until", "date"),
+    ),
+)
+DAY_COPIES: tuple[DayCopy, ...] = (USER_ENTRIES_COPY, USER_DNA_COPY)
+
+USER_DNA = Relation(
+    "coliseum_user_dna",
+    (
+        ("user_id", "uuid"),
+        ("as_of_date", "date"),
+        *DNA_COLUMNS,
+        *SHARE_COLUMNS,
+        ("events_counted", "bigint"),
+        ("last_event_at", TIMESTAMP),
+        ("last_active_date", "date"),
+        ("half_life_days", "numeric"),
+    ),
+    "Published user DNA as of the publication's date: per domain an EMA of the user's daily influence (a view).",
+)
+USER_DNA_HISTORY = Relation(
+    "coliseum_user_dna_history",
+    (
+        ("user_id", "uuid"),
+        ("activity_date", "date"),
+        *DNA_COLUMNS,
+        *SHARE_COLUMNS,
+        ("events_counted", "bigint"),
+        ("last_event_at", TIMESTAMP),
+    ),
+    "Published user DNA evolution: the DNA as of each of the user's active days (a view).",
+)
+DIA_USER_MATRIX = Relation(
+    "dia_user_matrix",
+    (
+        ("user_id", "uuid"),
+        ("first_seen_at", TIMESTAMP),
+        ("last_seen_at", TIMESTAMP),
+        ("listening_count", "bigint"),
+        ("engagement_count", "bigint"),
+        ("vote_count", "bigint"),
+        ("attendance_count", "bigint"),
+        ("purchase_count", "bigint"),
+        ("refund_count", "bigint"),
+        ("sessions", "bigint"),
+        ("net_spend_cents", "jsonb"),
+        ("dna_as_of_date", "date"),
+        *DNA_COLUMNS,
+        *SHARE_COLUMNS,
+        ("dna_last_updated", TIMESTAMP),
+    ),
+    "DIA user matrix: per user, activity counts by category, sessions, net spend per currency, current DNA.",
+)
+DIA_TIMELINE = Relation(
+    "dia_interaction_timeline",
+    (
+        ("user_id", "uuid"),
+        ("passport_entry_id", "uuid"),
+        ("created_at", TIMESTAMP),
+        ("source", "text"),
+        ("interaction_type", "text"),
+        ("event_category", "text"),
+        ("entity_type", "text"),
+        ("entity_id", "text"),
+        ("artist_id", "uuid"),
+        ("artist_name", "text"),
+        ("content_id", "text"),
+        ("genre", "text"),
+        ("play_duration", "numeric"),
+        ("progress_percentage", "numeric"),
+        ("session_id", "text"),
+        *INFLUENCE_COLUMNS,
+    ),
+    "DIA interaction timeline: every counted entry of a user, newest first (index-backed per user).",
+)
+DIA_INFLUENCE = Relation(
+    "dia_influence_summary",
+    (
+        ("user_id", "uuid"),
+        ("interaction_type", "text"),
+        ("occurrence_count", "bigint"),
+        ("first_occurrence", TIMESTAMP),
+        ("last_occurrence", TIMESTAMP),
+        ("weight_version", "text"),
+        ("base_intensity", "numeric"),
+        *((f"weight_{d.lower()}", "numeric") for d in DOMAINS),
+        *((f"total_influence_{d.lower()}", "numeric") for d in DOMAINS),
+        ("total_influence", "numeric"),
+    ),
+    "DIA DNA influence summary: per user and event type, occurrences, weights in force, influence per domain.",
+)
+DIA_SESSIONS = Relation(
+    "dia_sessions",
+    (
+        ("user_id", "uuid"),
+        ("session_id", "text"),
+        ("tracks_played", "bigint"),
+        ("unique_tracks", "bigint"),
+        ("session_start", TIMESTAMP),
+        ("session_end", TIMESTAMP),
+        ("session_duration_seconds", "numeric"),
+        ("avg_completion_rate", "numeric"),
+        ("dominant_genre", "text"),
+    ),
+    "DIA session analysis: per user and session, the plays, their span, completion and dominant genre.",
+)
+DIA_AFFINITY = Relation(
+    "dia_artist_affinity",
+    (
+        ("user_id", "uuid"),
+        ("artist_id", "uuid"),
+        ("artist_name", "text"),
+        ("play_count", "bigint"),
+        ("avg_completion_rate", "numeric"),
+        ("total_listen_time_seconds", "numeric"),
+        ("first_listen", TIMESTAMP),
+        ("last_listen", TIMESTAMP),
+        ("has_favorited", "boolean"),
+        ("has_unfavorited_since", "boolean"),
+    ),
+    "DIA genre/artist affinity: per user and artist, plays, completion, listening time, favorite state.",
+)
+FAN_RELATIONS: tuple[Relation, ...] = (
+    USER_DNA,
+    USER_DNA_HISTORY,
+    DIA_USER_MATRIX,
+    DIA_TIMELINE,
+    DIA_INFLUENCE,
+    DIA_SESSIONS,
+    DIA_AFFINITY,
+)
+FAN_NAMES: tuple[str, ...] = tuple(r.name for r in FAN_RELATIONS)
+
 # What each publish switches (views over the publication), in publish order.
-PUBLISHED: tuple[Relation, ...] = (*BOARD_RELATIONS, *SNAPSHOTS, MUTATIONS, METRICS)
+PUBLISHED: tuple[Relation, ...] = (*BOARD_RELATIONS, *SNAPSHOTS, MUTATIONS, METRICS, *FAN_RELATIONS)
 PUBLISHED_NAMES: tuple[str, ...] = tuple(r.name for r in PUBLISHED)
 # Everything `coliseum verify` checks in the publish schema.
 CONTRACT: tuple[Relation, ...] = (*PUBLISHED, ENTITLEMENTS)
@@ -238,6 +431,7 @@ FUNCTIONS: dict[str, str] = {
     "coliseum_get_artist_dna": "uuid",
     "get_user_coliseum_plan": "uuid",
     "coliseum_leaderboard": "text, text, integer",
+    "coliseum_user_dna_ema": "numeric, date, numeric, date",
 }
 
 # What the pipeline reads from the app's tables (other columns may exist and are ignored): accepted types.

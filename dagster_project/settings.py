@@ -123,6 +123,8 @@ class Settings:
     alert_log: Path
     app_roles: tuple[str, ...]
     """Roles the app's users act as (Supabase: anon, authenticated): they read boards only by entitlement."""
+    admin_roles: tuple[str, ...]
+    """Roles that read every user's rows of the fan views (the DIA dashboard: Supabase's service_role)."""
     audit_force_fail: frozenset[str]
     """Check names made to fail on purpose: a drill that the gate really holds publication back."""
     data_docs: bool
@@ -183,6 +185,10 @@ class Settings:
                 _identifier("COLISEUM_APP_ROLES", role)
                 for role in _names(value("COLISEUM_APP_ROLES", "anon,authenticated"))
             ),
+            admin_roles=tuple(
+                _identifier("COLISEUM_ADMIN_ROLES", role)
+                for role in _names(value("COLISEUM_ADMIN_ROLES", "service_role"))
+            ),
             audit_force_fail=frozenset(_names(value("COLISEUM_AUDIT_FORCE_FAIL", ""))),
             data_docs=_flag("COLISEUM_DATA_DOCS", env.get("COLISEUM_DATA_DOCS", "1")),
             data_docs_url=_http_url("COLISEUM_DATA_DOCS_URL", value("COLISEUM_DATA_DOCS_URL", "http://localhost:3001")),
@@ -209,6 +215,7 @@ class Settings:
             "COLISEUM_ALERT_WEBHOOK_URL": self.alert_webhook_url or "",
             "COLISEUM_ALERT_LOG": str(self.alert_log),
             "COLISEUM_APP_ROLES": ",".join(self.app_roles),
+            "COLISEUM_ADMIN_ROLES": ",".join(self.admin_roles),
             "COLISEUM_AUDIT_FORCE_FAIL": ",".join(sorted(self.audit_force_fail)),
             "COLISEUM_DATA_DOCS": "1" if self.data_docs else "0",
             "COLISEUM_DATA_DOCS_URL": self.data_docs_url,

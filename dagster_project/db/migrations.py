@@ -21,7 +21,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from dagster_project.contract import ENTITLEMENTS, SNAPSHOTS
+from dagster_project.contract import DAY_COPIES, ENTITLEMENTS, SNAPSHOTS, USER_DNA_COPY, USER_ENTRIES_COPY
 from dagster_project.db.connection import connect
 from dagster_project.settings import Settings
 
@@ -161,6 +161,29 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 created_at timestamptz not null default now()
             )
             """,
+        ),
+    ),
+    (
+        5,
+        "published copies of the fan side: the users' counted entries and their DNA running sums",
+        (
+            *(
+                f"create table if not exists {{build}}.{copy.table} ("
+                + ", ".join(f'"{name}" {kind}' for name, kind in copy.columns)
+                + ")"
+                for copy in DAY_COPIES
+            ),
+            *(
+                f"create index if not exists {copy.table}_day_idx on {{build}}.{copy.table} (activity_date)"
+                for copy in DAY_COPIES
+            ),
+            # One user's newest entries first (the DIA timeline's read), and each user's sessions and artists.
+            f"create index if not exists {USER_ENTRIES_COPY.table}_user_idx "
+            f"on {{build}}.{USER_ENTRIES_COPY.table} (user_id, created_at desc)",
+            f"create unique index if not exists {USER_DNA_COPY.table}_key_idx "
+            f"on {{build}}.{USER_DNA_COPY.table} (user_id, activity_date)",
+            f"create index if not exists {USER_DNA_COPY.table}_valid_until_idx "
+            f"on {{build}}.{USER_DNA_COPY.table} (valid_until)",
         ),
     ),
 )

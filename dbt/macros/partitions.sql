@@ -43,12 +43,14 @@
 {%- endmacro %}
 
 {#- The rows of the current partition in a built relation: what the replace_partition strategy deletes.
-    partition_open_ended: a model whose later days depend on earlier ones rebuilds from the start on. -#}
+    partition_open_ended: a model whose later days depend on earlier ones rebuilds from the start on;
+    partition_scope: only for the keys that scope selects (partition_scope_predicate). -#}
 {% macro current_partition_predicate() %}
   {%- set grain = config.get("partition_grain") -%}
   {%- if grain == "day" -%}
     {{ partition_days_filter(open_ended=config.get("partition_open_ended")) }}
     {%- if config.get("partition_filter") %} and ({{ config.get("partition_filter") }}){% endif -%}
+    {%- if config.get("partition_scope") %} and ({{ partition_scope_predicate() }}){% endif -%}
   {%- elif grain == "window" -%}
     {{ partition_windows_filter() }}
   {%- else -%}
@@ -83,4 +85,15 @@ union all
 {{ caller(window) }}
 )
   {%- endfor -%}
+{%- endmacro %}
+
+{#- The keys of a scoped partition: config partition_scope names one of these (key columns, query of the keys a
+    build rebuilds); the rows a build deletes are those of these keys only. -#}
+{% macro partition_scope_predicate() -%}
+  {%- set scope = config.get("partition_scope") -%}
+  {%- if scope == "rebuilt_users" -%}
+    user_id in ({{ user_dna_rebuilt_users() }})
+  {%- else -%}
+    {{ exceptions.raise_compiler_error(model.name ~ ": unknown partition_scope '" ~ scope ~ "'") }}
+  {%- endif -%}
 {%- endmacro %}

@@ -7,10 +7,14 @@
     for the days from the partition start on (all days on a first build: see running_totals_since).
     A rebuild from the start (partition_open_ended) carries each key's last totals before the start, and
     re-emits that row with its new valid_until; the replace_partition strategy swaps it by unique_key.
-    Keys are never null (an equality probe could not find a null key's earlier totals). -#}
-{% macro running_totals(daily, keys, measures) %}
+    Keys are never null (an equality probe could not find a null key's earlier totals).
+    `latest`: columns taken from each day's own row, not summed (a last event time, the parameters used).
+    `scope`: a query of the keys this build rebuilds (the model's partition_scope); without it, every key active
+    from the start on. Keys out of scope keep their rows untouched, `daily` must hold only keys in scope. -#}
+{% macro running_totals(daily, keys, measures, latest=[], scope=none) %}
 {%- set start_date = run_value('start_date') -%}
 {%- set key_list = keys | join(', ') -%}
+{%- set columns = (measures + latest) | join(', ') -%}
 
 day_keys as (
 
@@ -46,18 +50,21 @@ orphaned as (
       and totals.activity_date < '{{ start_date }}'::date
       and ({% for key in keys %}totals.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %})
           not in (select {{ key_list }} from day_keys)
+      {%- if scope %}
+      and ({% for key in keys %}totals.{{ key }}{% if not loop.last %}, {% endif %}{% endfor %}) in ({{ scope }})
+      {%- endif %}
 
 ),
 {%- else -%}
 carried as (
 
-    select {{ key_list }}, activity_date, {{ measures | join(', ') }} from {{ daily }} where false
+    select {{ key_list }}, activity_date, {{ columns }} from {{ daily }} where false
 
 ),
 
 orphaned as (
 
-    select {{ key_list }}, activity_date, {{ measures | join(', ') }} from {{ daily }} where false
+    select {{ key_list }}, activity_date, {{ columns }} from {{ daily }} where false
 
 ),
 {%- endif %}
@@ -67,9 +74,9 @@ orphaned as (
 -- nested loops.
 days as (
 
-    select activity_date, {{ key_list }}, {{ measures | join(', ') }} from {{ daily }}
+    select activity_date, {{ key_list }}, {{ columns }} from {{ daily }}
     union all
-    select activity_date, {{ key_list }}, {{ measures | join(', ') }} from carried
+    select activity_date, {{ key_list }}, {{ columns }} from carried
 
 ),
 
@@ -80,6 +87,9 @@ rebuilt as (
         {{ key_list }},
         {%- for measure in measures %}
         sum({{ measure }}) over keyed_days as {{ measure }},
+        {%- endfor %}
+        {%- for column in latest %}
+        {{ column }},
         {%- endfor %}
         lead(activity_date) over keyed_days as valid_until
     from days
@@ -93,9 +103,9 @@ rebuilt as (
 
 final as (
 
-    select activity_date, {{ key_list }}, {{ measures | join(', ') }}, valid_until from rebuilt
+    select activity_date, {{ key_list }}, {{ columns }}, valid_until from rebuilt
     union all
-    select activity_date, {{ key_list }}, {{ measures | join(', ') }}, null::date as valid_until from orphaned
+    select activity_date, {{ key_list }}, {{ columns }}, null::date as valid_until from orphaned
 
 )
 

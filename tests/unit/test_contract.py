@@ -21,7 +21,7 @@ from dagster_project.contract import (
     board_name,
     window_start,
 )
-from dagster_project.defs.publish import analytics, entitlements
+from dagster_project.defs.publish import analytics, entitlements, fan
 from dagster_project.settings import PROJECT_ROOT
 
 
@@ -62,9 +62,10 @@ def test_snapshots_have_their_own_tables_and_quote_window():
         assert snapshot.select_list.count(",") == len(snapshot.columns) - 1
 
 
-def test_functions_are_the_analytics_and_the_two_entitlement_functions():
+def test_functions_are_the_analytics_the_two_entitlement_functions_and_the_user_dna_ema():
     entitlement_functions = {"get_user_coliseum_plan", "coliseum_leaderboard"}
-    assert set(FUNCTIONS) == set(analytics.DEFINITIONS) | entitlement_functions
+    assert set(FUNCTIONS) == set(analytics.DEFINITIONS) | entitlement_functions | {"coliseum_user_dna_ema"}
+    assert "{target}.coliseum_user_dna_ema(" in fan.EMA_FUNCTION
     assert not set(analytics.DEFINITIONS) & entitlement_functions
     for name, definition in analytics.DEFINITIONS.items():
         assert f"{{target}}.{name}(" in definition, name

@@ -79,7 +79,7 @@ def test_each_published_relation_shows_its_model_columns_and_owner(defs, offline
     """The catalog tells the truth: a board depends on the leaderboard history, a snapshot on its mart (both
     copied from the candidate), the published mutations and metrics on the mutations alone (the candidate does
     not read them); columns typed as the contract, a freshness window of COLISEUM_FRESHNESS_HOURS."""
-    from dagster_project.contract import METRICS, MUTATIONS, PUBLISHED, SNAPSHOTS
+    from dagster_project.contract import FAN_NAMES, METRICS, MUTATIONS, PUBLISHED, SNAPSHOTS
     from dagster_project.defs.publish.assets import OWNERS
 
     graph = defs.resolve_asset_graph()
@@ -87,9 +87,12 @@ def test_each_published_relation_shows_its_model_columns_and_owner(defs, offline
     model = {name: AssetKey(["coliseum", "coliseum_leaderboard_history"]) for name in BOARD_NAMES}
     model |= {s.name: AssetKey(["coliseum", s.name]) for s in SNAPSHOTS}
     model[MUTATIONS.name] = AssetKey(["coliseum", "coliseum_dna_mutations"])
+    model |= {name: AssetKey(["coliseum", "int_user_entries"]) for name in FAN_NAMES if name.startswith("dia_")}
+    model |= {name: AssetKey(["coliseum", "int_user_dna_totals"]) for name in FAN_NAMES if "user_dna" in name}
     for relation in PUBLISHED:
         node = graph.get(AssetKey(["published", relation.name]))
-        assert (candidate in node.parent_keys) == (relation.name not in (MUTATIONS.name, METRICS.name))
+        copied_day_by_day = (MUTATIONS.name, METRICS.name, *FAN_NAMES)
+        assert (candidate in node.parent_keys) == (relation.name not in copied_day_by_day)
         assert node.freshness_policy.fail_window.to_timedelta() == timedelta(hours=offline_settings.freshness_hours)
         if relation.name in model:
             assert model[relation.name] in node.parent_keys, relation.name

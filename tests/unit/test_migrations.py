@@ -9,7 +9,7 @@ from dagster_project.db.migrations import LATEST_VERSION, MIGRATIONS
 
 # What an idempotent statement looks like: guarded by IF NOT EXISTS, or a change that is a no-op when done.
 IDEMPOTENT = (
-    re.compile(r"^create (table|index|schema) if not exists "),
+    re.compile(r"^create (unique )?(table|index|schema) if not exists "),
     re.compile(r"^alter table \S+ add column if not exists "),
     re.compile(r"^alter table \S+ alter column \S+ drop (not null|default)$"),
     re.compile(r"^create or replace function "),

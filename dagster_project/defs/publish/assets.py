@@ -25,11 +25,17 @@ from dagster import (
 from dagster_project.contract import (
     BOARD_RELATIONS,
     CANDIDATE_KEY,
+    DIA_USER_MATRIX,
+    FAN_RELATIONS,
     HISTORY_KEY,
     METRICS,
     MUTATIONS,
     MUTATIONS_KEY,
     SNAPSHOTS,
+    USER_DNA,
+    USER_DNA_COPY,
+    USER_DNA_HISTORY,
+    USER_ENTRIES_COPY,
     WINDOWS,
     Relation,
     build_key,
@@ -95,9 +101,9 @@ def _published_spec(relation: Relation, deps: list, freshness: timedelta) -> Ass
 
 
 def publish_specs(freshness: timedelta) -> list[AssetSpec]:
-    """Boards and snapshots are copied from the candidate (staged from their models); the published mutations and
-    metrics read the mutations directly, so their lineage skips the candidate. All are switched in one step,
-    which runs after the candidate's blocking checks (it needs the boards' candidate)."""
+    """Boards and snapshots are copied from the candidate (staged from their models); the published mutations,
+    metrics and fan views read their models' day-by-day copies, so their lineage skips the candidate. All are
+    switched in one step, which runs after the candidate's blocking checks (it needs the boards' candidate)."""
     return [
         *(
             _published_spec(r, [CANDIDATE_KEY, AssetDep(_HISTORY, partition_mapping=_by_date)], freshness)
@@ -108,7 +114,17 @@ def publish_specs(freshness: timedelta) -> list[AssetSpec]:
             for r in SNAPSHOTS
         ),
         *(_published_spec(r, [AssetDep(_MUTATIONS)], freshness) for r in (MUTATIONS, METRICS)),
+        *(_published_spec(r, [AssetDep(build_key(m)) for m in _fan_models(r)], freshness) for r in FAN_RELATIONS),
     ]
+
+
+def _fan_models(relation: Relation) -> list[str]:
+    """The build models a fan view's published copies come from (its lineage)."""
+    if relation in (USER_DNA, USER_DNA_HISTORY):
+        return [USER_DNA_COPY.model]
+    if relation == DIA_USER_MATRIX:
+        return [USER_ENTRIES_COPY.model, USER_DNA_COPY.model]
+    return [USER_ENTRIES_COPY.model]
 
 
 def build_publish_assets(partitions: Partitionings, freshness: timedelta) -> tuple[AssetsDefinition, AssetsDefinition]:

@@ -21,15 +21,19 @@ from psycopg import sql
 from dagster_project.contract import (
     BOARD_RELATIONS,
     BOARDS,
+    FAN_NAMES,
     METRICS,
     MUTATIONS,
     PUBLISHED_NAMES,
     SNAPSHOTS,
+    USER_DNA_COPY,
+    USER_ENTRIES_COPY,
     board_name,
 )
 from dagster_project.db.connection import run
 from dagster_project.defs.publish.analytics import create_analytics_functions
 from dagster_project.defs.publish.entitlements import create_entitlement_api
+from dagster_project.defs.publish.fan import create_fan_views
 from dagster_project.settings import Settings
 
 PUBLISH_LOCK = "coliseum.publish"
@@ -161,7 +165,8 @@ def publish(
                 f"not publishing {as_of_date}: it would replace the live publication {live.publication_id} "
                 f"as of {live.as_of_date} with an older one (ask for it explicitly: coliseum run --publish-older)"
             )
-        _sync_mutations(conn, settings, as_of_date)
+        changed = _sync_mutations(conn, settings, as_of_date)
+        _sync_fan_copies(conn, settings, as_of_date, changed)
         _refuse_non_views(conn, settings.publish_schema)
         for domain, window in BOARDS:
             conn.execute(
@@ -207,7 +212,9 @@ def publish(
             )
         )
         create_analytics_functions(conn, settings)
-        create_entitlement_api(conn, settings, publication_id, PUBLISHED_NAMES)
+        # The fan views are the app roles' to read (each user their own rows); the rest only through functions.
+        create_entitlement_api(conn, settings, publication_id, tuple(n for n in PUBLISHED_NAMES if n not in FAN_NAMES))
+        create_fan_views(conn, settings, as_of_date)
         conn.execute(
             sql.SQL(
                 "update {}.coliseum_publications set status = 'published', published_at = now() "
@@ -219,10 +226,10 @@ def publish(
     return current_publication(conn, settings)  # type: ignore[return-value]
 
 
-def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: date) -> None:
+def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: date) -> list[date]:
     """Make the published mutations the audited build of every day up to the as-of date: replace the days
     whose audited build changed since they were published, drop the days after it. Each copied day must
-    match its audit (count and sum), or nothing is published."""
+    match its audit (count and sum), or nothing is published. Returns the days replaced."""
     build = sql.Identifier(settings.build_schema)
     changed = conn.execute(
         sql.SQL(
@@ -281,6 +288,77 @@ def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: da
         ).format(b=build),
         {"days": days, "runs": [run for _day, run, *_ in changed]},
     )
+    return days
+
+
+def _sync_fan_copies(conn: psycopg.Connection, settings: Settings, as_of_date: date, days: list[date]) -> None:
+    """Bring the fan side's published copies to the audited builds up to the as-of date, with the days the
+    mutations replaced: the users' entries day by day (each copied day's deltas must add up to its audit), and
+    the DNA running sums from the earliest replaced day on (a day's rebuild rewrites its users' later rows and
+    the valid_until of their row before it)."""
+    build = sql.Identifier(settings.build_schema)
+    entries, dna = (sql.Identifier(copy.table) for copy in (USER_ENTRIES_COPY, USER_DNA_COPY))
+    params = {"days": days, "d": as_of_date, "since": min(days) if days else None}
+    conn.execute(
+        sql.SQL("delete from {b}.{t} where activity_date = any(%(days)s) or activity_date > %(d)s").format(
+            b=build, t=entries
+        ),
+        params,
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} where activity_date = any(%(days)s)"
+        ).format(
+            b=build,
+            t=entries,
+            columns=sql.SQL(USER_ENTRIES_COPY.select_list),
+            model=sql.Identifier(USER_ENTRIES_COPY.model),
+        ),  # fmt: skip
+        params,
+    )
+    drifted = conn.execute(
+        sql.SQL(
+            """
+            with copied as (
+                select activity_date as day, sum(delta_a + delta_t + delta_g + delta_c) as total
+                from {b}.{t} where activity_date = any(%(days)s) group by 1
+            )
+            select ledger.day, ledger.delta_sum, coalesce(copied.total, 0)
+            from {b}.coliseum_daily_ledger as ledger left join copied using (day)
+            where ledger.day = any(%(days)s) and ledger.delta_sum <> coalesce(copied.total, 0)
+            order by ledger.day
+            """
+        ).format(b=build, t=entries),
+        params,
+    ).fetchall()
+    if drifted:
+        raise StaleCandidateError(
+            "the users' entries differ from their day's audit (is a run rebuilding them?); nothing published: "
+            + "; ".join(f"{d}: audited delta sum {t}, entries {e}" for d, t, e in drifted[:5])
+        )
+    model = sql.Identifier(USER_DNA_COPY.model)
+    if days:
+        columns = sql.SQL(USER_DNA_COPY.select_list)
+        conn.execute(sql.SQL("delete from {b}.{t} where activity_date >= %(since)s").format(b=build, t=dna), params)
+        conn.execute(
+            sql.SQL(
+                "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} "
+                "where activity_date >= %(since)s and activity_date <= %(d)s"
+            ).format(b=build, t=dna, columns=columns, model=model),
+            params,
+        )
+        # Earlier rows whose next active day moved: now pointing into the rebuilt days, or no longer.
+        for changed_side in ("built", "published"):
+            conn.execute(
+                sql.SQL(
+                    "update {b}.{t} as published set valid_until = built.valid_until from {b}.{model} as built "
+                    "where built.user_id = published.user_id and built.activity_date = published.activity_date "
+                    "and published.activity_date < %(since)s and {side}.valid_until >= %(since)s "
+                    "and published.valid_until is distinct from built.valid_until"
+                ).format(b=build, t=dna, model=model, side=sql.Identifier(changed_side)),
+                params,
+            )
+    conn.execute(sql.SQL("delete from {b}.{t} where activity_date > %(d)s").format(b=build, t=dna), params)
 
 
 def _refuse_non_views(conn: psycopg.Connection, schema: str) -> None:

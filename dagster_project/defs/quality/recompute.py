@@ -14,9 +14,19 @@ from datetime import date, timedelta
 import psycopg
 from psycopg import sql
 
-from dagster_project.contract import BOARDS, METRICS, SNAPSHOTS, WINDOWS, board_name
+from dagster_project.contract import (
+    BOARDS,
+    FAN_RELATIONS,
+    METRICS,
+    SNAPSHOTS,
+    USER_DNA_COPY,
+    USER_ENTRIES_COPY,
+    WINDOWS,
+    board_name,
+)
 from dagster_project.db.connection import dbt_env
 from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
+from dagster_project.defs.publish.fan import fan_queries
 from dagster_project.defs.publish.publication import (
     BOARD_COLUMNS,
     METRICS_SELECT,
@@ -129,6 +139,20 @@ def expected_relations(settings: Settings, schema: str, as_of: date) -> dict[str
     )
     metrics = METRICS_SELECT.replace("{build}.coliseum_published_mutations", "{m} as m")
     relations[METRICS.name] = (sql.SQL(metrics).format(m=mutations), ", ".join(f'"{c}"' for c in METRICS.column_names))
+    entries, dna = (
+        sql.SQL("(select * from {s}.{model} where activity_date <= {d})").format(
+            s=scratch, model=sql.Identifier(copy.model), d=literal
+        )
+        for copy in (USER_ENTRIES_COPY, USER_DNA_COPY)
+    )
+    queries = fan_queries(settings, entries, dna, as_of)
+    for relation in FAN_RELATIONS:
+        relations[relation.name] = (
+            sql.SQL("select {columns} from ({query}) as rebuilt").format(
+                columns=sql.SQL(relation.select_list), query=queries[relation.name]
+            ),
+            relation.select_list,
+        )
     return relations
 
 

@@ -138,6 +138,8 @@ typed as (
         {{ json_text('metadata', 'refunded_transaction_id') }} as refunded_transaction_id_text,
         case when entity_type = 'event' then entity_id else {{ json_text('metadata', 'event_id') }} end
             as concert_event_id_text,
+        case when entity_type = 'track' then entity_id else {{ json_text('metadata', 'content_id') }} end
+            as content_id,
         {#- The tags are strings or nothing: a number or an object under genre is no genre. -#}
         {%- for key, normalise in [('genre', 'lower(trim({}))'), ('country', 'upper(trim({}))'), ('city', 'trim({})')] %}
         case when {{ json_type(json_field('metadata', key)) }} = 'string'
@@ -251,6 +253,7 @@ final as (
         refunded_transaction_id,
         concert_event_id,
         sale_channel,
+        content_id,
         nullif(genre, '') as genre,
         nullif(country, '') as country,
         nullif(city, '') as city,
