@@ -8,24 +8,19 @@ import urllib.parse
 import urllib.request
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from dagster import AssetCheckKey, AssetKey
-from dbt.cli.main import dbtRunner
 
 from dagster_project.app.runner import PipelineRunError, execute_plan, run_pipeline
 from dagster_project.contract import WINDOWS
-from dagster_project.db.connection import dbt_env
-from dagster_project.defs.dbt.project import coliseum_dbt
-from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
+from dagster_project.defs.dbt.vars import daily_vars, window_vars
 from dagster_project.defs.nightly.plan import nightly_plan
 from dagster_project.defs.publish.publication import current_publication
 from dagster_project.defs.quality.gx import data_docs_server, run_suite
 from dagster_project.devtools.generate import generate
-from dagster_project.settings import environment
 from tests.support.database import AS_OF
-from tests.support.helpers import quiet
+from tests.support.helpers import dbt_test, failing_rows, quiet
 
 D = AS_OF
 PLAN = nightly_plan([D])
@@ -80,31 +75,6 @@ def test_mutation_without_its_entry_fails_the_mutations_suite(database, built):
     assert failure["expectation"] == "unexpected_rows_expectation"
     assert failure["unexpected_count"] == 1
     assert failure["sample"][0]["passport_entry_id"] == orphan
-
-
-def dbt_test(database, select: str, run_values: dict, target: Path) -> list:
-    """`dbt test` of a selection, as the assets run it; returns its results (status, failures, node)."""
-    # dbt in-process reads the process environment
-    with environment({**dbt_env(database.url, database.settings), **run_environment(run_values)}):
-        result = dbtRunner().invoke(
-            [
-                "test",
-                "--select",
-                select,
-                "--project-dir",
-                str(coliseum_dbt.project_dir),
-                "--profiles-dir",
-                str(coliseum_dbt.profiles_dir),
-                "--target-path",
-                str(target),
-            ]
-        )
-    return result.result.results
-
-
-def failing_rows(database, test) -> list[tuple]:
-    with database.connect() as conn:
-        return conn.execute(test.node.compiled_code).fetchall()
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from psycopg import errors
 
 from dagster_project.app.runner import run_pipeline
 from dagster_project.app.verify import verify
-from dagster_project.contract import PUBLISHED_NAMES
+from dagster_project.contract import FAN_NAMES, PUBLISHED_NAMES
 from dagster_project.db.migrations import init_db
 from dagster_project.devtools.generate import generate
 from tests.support.database import AS_OF, TestDatabase, create_database, drop_database, settings_for
@@ -114,7 +114,7 @@ def test_boards_are_big_enough_to_test_depth(published):
 
 
 def test_role_cannot_read_any_raw_published_relation(published):
-    for name in PUBLISHED_NAMES:
+    for name in set(PUBLISHED_NAMES) - set(FAN_NAMES):
         with as_user(published, FREE) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"select * from public.{name} limit 1")
 
@@ -158,6 +158,43 @@ def test_users_see_only_their_own_entitlement(published):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("update public.coliseum_entitlements set plan = 'enterprise'")
     assert visible == [(PRO, "pro")]
+
+
+def fan_rows(conn, name: str) -> dict[str, int]:
+    return dict(conn.execute(f"select user_id::text, count(*) from public.{name} group by 1").fetchall())
+
+
+@pytest.mark.parametrize("name", FAN_NAMES)
+def test_a_user_reads_only_their_own_fan_rows_and_the_service_role_all(published, name):
+    every = dict(published.query(f"select user_id::text, count(*) from public.{name} group by 1"))
+    fan, other = sorted(every, key=lambda user: (-every[user], user))[:2]
+    for role in APP_ROLES:
+        with as_user(published, fan, role) as conn:
+            assert fan_rows(conn, name) == {fan: every[fan]}
+            # asking for someone else's rows is not an error: there are none to see
+            assert conn.execute(f"select count(*) from public.{name} where user_id = %s", (other,)).fetchone() == (0,)
+            held = conn.execute(
+                "select array_agg(p) from unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'TRIGGER']) as p "
+                "where has_table_privilege(%s, p)",
+                (f"public.{name}",),
+            ).fetchone()[0]
+            assert held is None  # only SELECT, whatever Supabase's default privileges granted
+    with as_user(published, None, "anon") as conn:
+        assert fan_rows(conn, name) == {}
+    with as_user(published, None, "service_role") as conn:
+        assert fan_rows(conn, name) == every
+
+
+def test_a_users_timeline_read_uses_the_per_user_index(published):
+    [(user,)] = published.query("select user_id::text from public.dia_interaction_timeline limit 1")
+    with as_user(published, user) as conn:
+        conn.execute("set enable_seqscan = off")  # the test table is small: ask whether the index can serve it
+        plan = conn.execute(
+            "explain select * from public.dia_interaction_timeline where user_id = %s "
+            "order by created_at desc limit 50",
+            (user,),
+        ).fetchall()
+    assert "coliseum_published_user_entries_user_idx" in "\n".join(line for (line,) in plan)
 
 
 WRITES = {

@@ -8,6 +8,7 @@ import csv
 import json
 import math
 from datetime import UTC, date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import psycopg
@@ -18,6 +19,14 @@ from tests.support.oracle import load_weights, mutations
 DOMAINS = ("a", "t", "g", "c")
 CATEGORY = {"audio_play": "listening", "concierto.vote_cast": "voting", "concierto.event_attend": "attendance",
             "treasury.refund": "refund"}  # fmt: skip
+
+
+def mean_2dp(values: pd.Series) -> float | None:
+    """The mean rounded as SQL rounds numerics: exact, half away from zero."""
+    if not len(values):
+        return None
+    mean = sum((Decimal(str(v)) for v in values), Decimal(0)) / len(values)
+    return float(mean.quantize(Decimal("0.01"), ROUND_HALF_UP))
 
 
 def half_life_days() -> float:
@@ -94,7 +103,7 @@ def sessions(entries: pd.DataFrame) -> dict[tuple[str, str], dict]:
             "session_start": start,
             "session_end": end,
             "session_duration_seconds": (end - start).total_seconds(),
-            "avg_completion_rate": round(float(rows.progress_percentage.astype(float).mean()), 2),
+            "avg_completion_rate": mean_2dp(rows.progress_percentage),
             "dominant_genre": dominant,
         }
     return out
@@ -111,9 +120,7 @@ def artist_affinity(entries: pd.DataFrame) -> dict[tuple[str, str], dict]:
         latest = marks.event_type.iloc[-1] if len(marks) else None
         out[(user, artist)] = {
             "play_count": len(plays),
-            "avg_completion_rate": round(float(plays.progress_percentage.astype(float).mean()), 2)
-            if len(plays)
-            else None,
+            "avg_completion_rate": mean_2dp(plays.progress_percentage),
             "total_listen_time_seconds": float(plays.duration_seconds.astype(float).sum()),
             "has_favorited": latest == "track_favorite",
             "has_unfavorited_since": latest == "track_unfavorite" and (marks.event_type == "track_favorite").any(),

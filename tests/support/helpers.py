@@ -11,8 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
+from dbt.cli.main import dbtRunner
 
-from dagster_project.settings import Settings
+from dagster_project.db.connection import dbt_env
+from dagster_project.defs.dbt.project import coliseum_dbt
+from dagster_project.defs.dbt.vars import run_environment
+from dagster_project.settings import Settings, environment
 
 COLISEUM = str(Path(sys.executable).parent / "coliseum")
 
@@ -102,3 +106,28 @@ def table_rows(conn: psycopg.Connection, relation: str, order_by: str, exclude: 
 def dict_rows(conn: psycopg.Connection, statement: str, params: tuple | dict = ()) -> list[dict]:
     cur = conn.execute(statement, params)
     return [dict(zip([c.name for c in cur.description], row, strict=True)) for row in cur.fetchall()]
+
+
+def dbt_test(database, select: str, run_values: dict, target: Path) -> list:
+    """`dbt test` of a selection, as the assets run it; returns its results (status, failures, node)."""
+    # dbt in-process reads the process environment
+    with environment({**dbt_env(database.url, database.settings), **run_environment(run_values)}):
+        result = dbtRunner().invoke(
+            [
+                "test",
+                "--select",
+                select,
+                "--project-dir",
+                str(coliseum_dbt.project_dir),
+                "--profiles-dir",
+                str(coliseum_dbt.profiles_dir),
+                "--target-path",
+                str(target),
+            ]
+        )
+    return result.result.results
+
+
+def failing_rows(database, test) -> list[tuple]:
+    with database.connect() as conn:
+        return conn.execute(test.node.compiled_code).fetchall()
