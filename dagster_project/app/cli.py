@@ -196,6 +196,39 @@ def _print_boards(url: str, settings: Settings, top: int) -> None:
             f"  {currency}  artists {artists:>5}  gross {gross / 100:>12,.2f}  refunds {refunds / 100:>10,.2f}  "
             f"net {net / 100:>12,.2f}"
         )
+    _print_fan_side(url, settings)
+
+
+def _print_fan_side(url: str, settings: Settings) -> None:
+    """The fan side: each view's rows, and the most active user's DNA and matrix row."""
+    from dagster_project.contract import FAN_NAMES
+
+    target = sql.Identifier(settings.publish_schema)
+    with connect(url) as conn:
+        counts = [
+            (
+                name,
+                conn.execute(sql.SQL("select count(*) from {}.{}").format(target, sql.Identifier(name))).fetchone()[0],
+            )
+            for name in FAN_NAMES
+        ]
+        top = conn.execute(
+            sql.SQL(
+                "select m.user_id, m.listening_count, m.engagement_count, m.sessions, m.net_spend_cents, "
+                "d.dna_a, d.dna_t, d.dna_g, d.dna_c, d.events_counted, "
+                "(select count(*) from {t}.coliseum_user_dna_history h where h.user_id = m.user_id) "
+                "from {t}.dia_user_matrix m join {t}.coliseum_user_dna d using (user_id) "
+                "order by d.events_counted desc, m.user_id limit 1"
+            ).format(t=target)
+        ).fetchone()
+    print("\nfan side (user DNA and the DIA marts)")
+    print("  " + ", ".join(f"{name} {n}" for name, n in counts))
+    if top:
+        user, plays, engagement, sessions, spend, a, t, g, c, events, days = top
+        print(
+            f"  most active user {str(user)[:8]}: DNA A {a} T {t} G {g} C {c} ({events} events over {days} active "
+            f"days), {plays} plays, {engagement} engagements, {sessions} sessions, net spend {spend}"
+        )
 
 
 def run_dates(args: argparse.Namespace, settings: Settings, yesterday: date) -> list[date]:

@@ -97,3 +97,10 @@ union all
     {{ exceptions.raise_compiler_error(model.name ~ ": unknown partition_scope '" ~ scope ~ "'") }}
   {%- endif -%}
 {%- endmacro %}
+
+{#- The partition's valid staged entries (not quarantined): what every scoring model starts from. -#}
+{% macro valid_staged_entries() -%}
+    select * from {{ ref('stg_passport__entries') }}
+    where {{ partition_days_filter() }}
+      and rejection_reason is null
+{%- endmacro %}

@@ -19,7 +19,7 @@ import pytest
 from dagster import RunsFilter
 
 from dagster_project.app.runner import dagster_instance
-from dagster_project.contract import BOARD_NAMES
+from dagster_project.contract import BOARD_NAMES, FAN_NAMES
 from dagster_project.settings import Settings
 from tests.support.database import settings_for
 from tests.support.helpers import COLISEUM, cli_env, run_cli
@@ -74,6 +74,11 @@ def test_main_job_summary_matches_database(database, main_job):
     assert database.query("select count(distinct entity_id) from public.coliseum_domain_strength") == [(int(ranked),)]
     assert database.query("select distinct as_of_date::text from public.coliseum_leaderboard_a_alltime") == [(as_of,)]
     assert int(days) == 10
+    # The fan side: each view's row count as the database has it.
+    for name in FAN_NAMES:
+        [(n,)] = database.query(f"select count(*) from public.{name}")
+        assert re.search(rf"\b{name} {n}\b", out) and n > 0, name
+    assert re.search(r"most active user \w{8}: DNA A [\d.]+ T [\d.]+ G [\d.]+ C [\d.]+ \(\d+ events", out), out
     # A report: progress lines with the elapsed time (one per run started and finished), no dbt node lines,
     # no colour codes, nothing on stderr but alerts.
     progress = re.findall(r"^\[ *(\d+\.\d) s\] (.*)$", out, re.M)

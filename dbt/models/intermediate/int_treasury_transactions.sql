@@ -15,9 +15,7 @@
 
 with entries as (
 
-    select * from {{ ref('stg_passport__entries') }}
-    where {{ partition_days_filter() }}
-      and rejection_reason is null
+    {{ valid_staged_entries() }}
       and event_type like 'treasury.%'
 
 ),

@@ -11,9 +11,7 @@
 
 with entries as (
 
-    select * from {{ ref('stg_passport__entries') }}
-    where {{ partition_days_filter() }}
-      and rejection_reason is null
+    {{ valid_staged_entries() }}
 
 ),
 
@@ -31,7 +29,9 @@ deltas as (
 
 ),
 
-money as (
+-- Materialized: the planner ran the join as a nested loop over the day's payments per entry (5.4M rows read
+-- for 11k entries at 1M events); a hashed CTE reads them once.
+money as materialized (
 
     select
         passport_entry_id,
@@ -65,16 +65,12 @@ final as (
         entries.progress_percentage,
         case when money.passport_entry_id is not null then entries.currency end as currency,
         money.spend_cents,
-        weights.weight_version,
-        weights.base_intensity,
-        weights.weight_a,
-        weights.weight_t,
-        weights.weight_g,
-        weights.weight_c,
-        deltas.delta_a,
-        deltas.delta_t,
-        deltas.delta_g,
-        deltas.delta_c
+        {%- for column in ['weight_version', 'base_intensity', 'weight_a', 'weight_t', 'weight_g', 'weight_c'] %}
+        weights.{{ column }},
+        {%- endfor %}
+        {%- for domain in ['a', 't', 'g', 'c'] %}
+        deltas.delta_{{ domain }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from entries
     inner join deltas on deltas.passport_entry_id = entries.passport_entry_id
     {{ join_weights_in_force('entries') }}
