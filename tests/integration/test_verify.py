@@ -17,6 +17,7 @@ from dagster_project.app.cli import main
 from dagster_project.app.runner import QUIET, definitions, run_pipeline
 from dagster_project.app.verify import verify
 from dagster_project.contract import MUTATIONS_KEY, build_key
+from dagster_project.defs.dbt.project import coliseum_dbt
 from dagster_project.defs.nightly.partitions import run_days
 from dagster_project.defs.nightly.plan import DAILY_JOB, PUBLISH_JOB, RECOMPUTE_JOB, WINDOWS_JOB
 from dagster_project.devtools.generate import generate
@@ -142,8 +143,9 @@ def launch_check(database, defs, key: AssetCheckKey):
 def checks_to_launch(defs) -> list[AssetCheckKey]:
     """Every check of ours, and one dbt test per dbt asset set (each dbt test is its own dbt invocation)."""
     keys = sorted(defs.resolve_asset_graph().asset_check_keys, key=lambda k: k.to_user_string())
-    ours = [k for k in keys if not k.name.startswith(("not_null", "unique", "accepted_values", "relationships"))]
-    ours = [k for k in ours if "__" not in k.name and "_coliseum_" not in k.name]
+    manifest = json.loads(coliseum_dbt.manifest_path.read_text())
+    dbt_tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+    ours = [k for k in keys if k.name not in dbt_tests]
     dbt_daily = next(k for k in keys if k.name.startswith("not_null") and "stg_passport__entries" in k.name)
     dbt_window = next(k for k in keys if k.name.startswith("not_null") and "coliseum_domain_strength" in k.name)
     return [*ours, dbt_daily, dbt_window]

@@ -8,15 +8,15 @@
 
 with entries as (
 
-    select * from {{ ref('stg_passport__entries') }}
-    where {{ partition_days_filter() }}
-      and rejection_reason is null
+    {{ valid_staged_entries() }}
 
 ),
 
-mutations as (
+-- Materialized, so the semi-join below hashes it: inlined, the planner probed the day's mutations by date once
+-- per entry (224M rows read for a nightly of 11k entries at 1M events: 31 s under EXPLAIN ANALYZE).
+mutations as materialized (
 
-    select * from {{ ref('coliseum_dna_mutations') }}
+    select passport_entry_id from {{ ref('coliseum_dna_mutations') }}
     where {{ partition_days_filter() }}
 
 ),
