@@ -1,6 +1,6 @@
 {{
   config(
-    indexes=[{'columns': ['activity_date']}],
+    indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
   )
 }}
 {#- One row per valid treasury entry of the partition, resolved for revenue. A payment counts when its own
