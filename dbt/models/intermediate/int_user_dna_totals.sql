@@ -55,28 +55,37 @@ entries as (
 ),
 {%- endif %}
 
+-- Each day's scale 2^((t - anchor) / h), computed once per day: a numeric power per user and domain cost 4 s of a
+-- 1M nightly (9k users).
+day_scales as materialized (
+
+    select
+        days.activity_date,
+        parameters.half_life_days,
+        power(2::numeric, (days.activity_date - '{{ anchor }}'::date)::numeric / parameters.half_life_days) as scale
+    from (select distinct activity_date from entries) as days
+    cross join parameters
+
+),
+
 daily as (
 
     select
         entries.activity_date,
         entries.user_id,
         {%- for domain in ['a', 't', 'g', 'c'] %}
-        round(
-            sum(entries.delta_{{ domain }})
-            * power(2::numeric, (entries.activity_date - '{{ anchor }}'::date)::numeric / parameters.half_life_days),
-            8
-        ) as scaled_{{ domain }},
+        round(sum(entries.delta_{{ domain }}) * day_scales.scale, 8) as scaled_{{ domain }},
         {%- endfor %}
         {%- for domain in ['a', 't', 'g', 'c'] %}
         sum(entries.delta_{{ domain }}) as influence_{{ domain }},
         {%- endfor %}
         count(*)::bigint as events_counted,
         max(entries.created_at) as last_event_at,
-        parameters.half_life_days,
+        day_scales.half_life_days,
         '{{ anchor }}'::date as anchor_date
     from entries
-    cross join parameters
-    group by entries.activity_date, entries.user_id, parameters.half_life_days
+    inner join day_scales on day_scales.activity_date = entries.activity_date
+    group by entries.activity_date, entries.user_id, day_scales.scale, day_scales.half_life_days
 
 ),
 
