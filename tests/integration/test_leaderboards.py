@@ -37,29 +37,16 @@ def built(database):
         follow(conn, FICKLE, U1, MIDNIGHT - timedelta(hours=20))
         follow(conn, FICKLE, U2, MIDNIGHT - timedelta(hours=19))
         follow(conn, FICKLE, U1, MIDNIGHT + timedelta(hours=1), unfollow=True)
-        purchase = insert_entry(
-            conn,
-            user_id=U1,
-            event_type="treasury.track_purchase",
-            created_at=MIDNIGHT - timedelta(days=2),
-            artist_id=REFUNDED,
-            entity_type="transaction",
-            metadata={"amount_cents": 500, "currency": "USD", "status": "completed"},
-        )
-        insert_entry(
-            conn,
-            user_id=U1,
-            event_type="treasury.refund",
-            created_at=MIDNIGHT - timedelta(days=1),
-            artist_id=REFUNDED,
-            entity_type="transaction",
-            metadata={
-                "amount_cents": 500,
-                "currency": "USD",
-                "status": "completed",
-                "refunded_transaction_id": purchase,
-            },
-        )
+
+        def treasury(event_type: str, days_before: int, **metadata) -> str:
+            return insert_entry(
+                conn, user_id=U1, event_type=event_type, created_at=MIDNIGHT - timedelta(days=days_before),
+                artist_id=REFUNDED, entity_type="transaction",
+                metadata={"amount_cents": 500, "currency": "USD", "status": "completed", **metadata},
+            )  # fmt: skip
+
+        purchase = treasury("treasury.track_purchase", 2)
+        treasury("treasury.refund", 1, refunded_transaction_id=purchase)
     summary = run_pipeline(database.settings, [D - timedelta(days=1), D], database.instance)
     with database.connect() as conn:
         entries = oracle.load_entries(conn)
