@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import io
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -394,6 +395,9 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     ]
     docs = _serve_data_docs(settings)
     child = subprocess.Popen(command, env=env)
+    # SIGTERM (a service manager, a test) would end this process alone and leave `dagster dev`, its webserver,
+    # daemon and code servers running: pass it on, and wait for them to shut down.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))
     try:
         return child.wait()
     except KeyboardInterrupt:  # Ctrl-C reaches dagster dev too; let it shut its processes down

@@ -113,8 +113,31 @@ def ui_running(settings, port: int) -> Iterator[str]:
                     time.sleep(0.5)
             yield base
         finally:
+            spawned = descendants(child.pid)  # dagster dev, its webserver, daemon and code servers
             child.terminate()
-            child.wait(60)
+            child.wait(90)
+    # `coliseum ui` passed the SIGTERM on: none of the processes it started outlives it.
+    deadline = time.monotonic() + 60
+    while (alive := [pid for pid in spawned if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert spawned and alive == [], alive
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below `root` (Linux: parents read from /proc/<pid>/stat)."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, ppid in parent.items() if ppid in frontier]
+        found += children
+        frontier = children
+    return found
 
 
 def launch_chromium(playwright):
