@@ -77,6 +77,8 @@ final as (
         from {{ ref('int_treasury_transactions') }} as transactions
         where entries.event_type like 'treasury.%'
           and transactions.passport_entry_id = entries.passport_entry_id
+        -- one row per entry; also a fence, so the planner keeps the probe instead of a join by estimates
+        limit 1
     ) as money on true
 
 )
