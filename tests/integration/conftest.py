@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from dagster import DagsterInstance
 
@@ -35,12 +34,6 @@ def admin_url() -> Iterator[str]:
     # its data directory mid-run (PANIC: could not open file ".../global/pg_control": Permission denied).
     root = Path(tempfile.mkdtemp(prefix="coliseum-test-pg-"))
     server = start_embedded(root / "data", stop_at_exit=True)  # the package's own start: same tuning as the CLI
-    # A throwaway server: no flush to disk per commit (the suite commits thousands of small DDL transactions;
-    # what is tested is the SQL, not the durability of a test database thrown away at the end).
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        for name in ("fsync", "synchronous_commit", "full_page_writes"):
-            conn.execute(f"alter system set {name} = off")
-        conn.execute("select pg_reload_conf()")
     yield server.get_uri()
     server.cleanup()
     shutil.rmtree(root, ignore_errors=True)
