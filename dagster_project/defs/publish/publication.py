@@ -244,19 +244,8 @@ def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: da
         {"d": as_of_date},
     ).fetchall()
     days = [day for day, *_ in changed]
-    conn.execute(
-        sql.SQL(
-            "delete from {b}.coliseum_published_mutations where activity_date = any(%(days)s) or activity_date > %(d)s"
-        ).format(b=build),
-        {"days": days, "d": as_of_date},
-    )
-    conn.execute(
-        sql.SQL(
-            "insert into {b}.coliseum_published_mutations ({columns}, activity_date) "
-            "select {columns}, activity_date from {b}.coliseum_dna_mutations where activity_date = any(%(days)s)"
-        ).format(b=build, columns=sql.SQL(MUTATION_COLUMNS)),
-        {"days": days},
-    )
+    _copy_days(conn, settings, "coliseum_dna_mutations", "coliseum_published_mutations",
+               f"{MUTATION_COLUMNS}, activity_date", days, as_of_date)  # fmt: skip
     drifted = conn.execute(
         sql.SQL(
             """
@@ -291,6 +280,26 @@ def _sync_mutations(conn: psycopg.Connection, settings: Settings, as_of_date: da
     return days
 
 
+def _copy_days(
+    conn: psycopg.Connection, settings: Settings, model: str, table: str, columns: str, days: list[date], as_of: date
+) -> None:
+    """Replace `days` of a published copy by the build model's rows, and drop its days after `as_of`."""
+    build, copy = sql.Identifier(settings.build_schema), sql.Identifier(table)
+    params = {"days": days, "d": as_of}
+    conn.execute(
+        sql.SQL("delete from {b}.{t} where activity_date = any(%(days)s) or activity_date > %(d)s").format(
+            b=build, t=copy
+        ),
+        params,
+    )
+    conn.execute(
+        sql.SQL(
+            "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} where activity_date = any(%(days)s)"
+        ).format(b=build, t=copy, columns=sql.SQL(columns), model=sql.Identifier(model)),
+        params,
+    )
+
+
 def _sync_fan_copies(conn: psycopg.Connection, settings: Settings, as_of_date: date, days: list[date]) -> None:
     """Bring the fan side's published copies to the audited builds up to the as-of date, with the days the
     mutations replaced: the users' entries day by day (each copied day's deltas must add up to its audit), and
@@ -299,23 +308,8 @@ def _sync_fan_copies(conn: psycopg.Connection, settings: Settings, as_of_date: d
     build = sql.Identifier(settings.build_schema)
     entries, dna = (sql.Identifier(copy.table) for copy in (USER_ENTRIES_COPY, USER_DNA_COPY))
     params = {"days": days, "d": as_of_date, "since": min(days) if days else None}
-    conn.execute(
-        sql.SQL("delete from {b}.{t} where activity_date = any(%(days)s) or activity_date > %(d)s").format(
-            b=build, t=entries
-        ),
-        params,
-    )
-    conn.execute(
-        sql.SQL(
-            "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} where activity_date = any(%(days)s)"
-        ).format(
-            b=build,
-            t=entries,
-            columns=sql.SQL(USER_ENTRIES_COPY.select_list),
-            model=sql.Identifier(USER_ENTRIES_COPY.model),
-        ),  # fmt: skip
-        params,
-    )
+    _copy_days(conn, settings, USER_ENTRIES_COPY.model, USER_ENTRIES_COPY.table, USER_ENTRIES_COPY.select_list,
+               days, as_of_date)  # fmt: skip
     drifted = conn.execute(
         sql.SQL(
             """
