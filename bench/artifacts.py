@@ -101,3 +101,9 @@ def run_seconds(instance: DagsterInstance, run_ids: list[str]) -> float:
         if stats.start_time and stats.end_time:
             total += stats.end_time - stats.start_time
     return total
+
+
+def event_count(instance: DagsterInstance, run_ids: list[str]) -> int:
+    """Entries the runs wrote to the Dagster event log: about 10-15 ms each on the SQLite storage, and a run over
+    N daily partitions writes two per asset and partition (planned, then materialized)."""
+    return sum(len(instance.all_logs(run_id)) for run_id in run_ids)

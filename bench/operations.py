@@ -286,7 +286,13 @@ def measure_full_rebuild(
         totals.append(time.perf_counter() - started)
         dbt = artifacts.dbt_timing(settings, summary.run_ids, started_wall)
         sqls.append(dbt["seconds"])
-        runs.append(_run_record(summary, dbt, expected_entries=history_events, expected_days=history_days))
+        runs.append(
+            {
+                **_run_record(summary, dbt, expected_entries=history_events, expected_days=history_days),
+                "steps": dict(sorted(artifacts.step_seconds(instance, summary.run_ids).items(), key=lambda i: -i[1])),
+                "dagster_events": artifacts.event_count(instance, summary.run_ids),
+            }
+        )
         log(f"full rebuild {index + 1}/{repeats}: {totals[-1]:.1f} s (dbt SQL {dbt['seconds']:.1f} s)")
     assert instance is not None
     return {"total": timings(totals), "sql": timings(sqls), "runs": runs}, instance
@@ -349,7 +355,12 @@ def measure_nightly(
         parses.append(sum(invocation["parse"] or 0.0 for invocation in dbt["invocations"]))
         steps.append(artifacts.step_seconds(instance, summary.run_ids))
         nodes.append(dbt["nodes"])
-        runs.append(_run_record(summary, dbt, expected_entries=day_events, expected_days=1))
+        runs.append(
+            {
+                **_run_record(summary, dbt, expected_entries=day_events, expected_days=1),
+                "dagster_events": artifacts.event_count(instance, summary.run_ids),
+            }
+        )
         log(f"nightly {index + 1}/{repeats}: {totals[-1]:.1f} s end to end, dbt SQL {dbt['seconds']:.1f} s")
     return {
         "end_to_end": timings(totals),

@@ -112,6 +112,9 @@ class Settings:
     build_schema: str
     publish_schema: str
     partitions_start: date
+    max_days_per_run: int
+    """Daily partitions per run at most: a first load or a long backfill runs in chunks of this many days, so
+    one run's memory, ledger transaction and Dagster events stay bounded whatever the history."""
     schedule_hour: int
     publications_kept: int
     platform_start: date
@@ -136,6 +139,8 @@ class Settings:
         if self.build_schema == self.publish_schema:
             # Published views carry the same names as the build tables; one schema cannot hold both.
             raise SettingsError("COLISEUM_BUILD_SCHEMA and COLISEUM_PUBLISH_SCHEMA must differ")
+        if self.max_days_per_run < 1:
+            raise SettingsError(f"COLISEUM_MAX_DAYS_PER_RUN={self.max_days_per_run} must be at least 1")
         if not 0 <= self.schedule_hour <= 23:
             raise SettingsError(f"COLISEUM_SCHEDULE_HOUR={self.schedule_hour} must be 0-23")
 
@@ -172,6 +177,7 @@ class Settings:
             build_schema=_identifier("COLISEUM_BUILD_SCHEMA", value("COLISEUM_BUILD_SCHEMA", "coliseum")),
             publish_schema=_identifier("COLISEUM_PUBLISH_SCHEMA", value("COLISEUM_PUBLISH_SCHEMA", "public")),
             partitions_start=partitions_start,
+            max_days_per_run=value("COLISEUM_MAX_DAYS_PER_RUN", "60", int),
             schedule_hour=value("COLISEUM_SCHEDULE_HOUR", "2", int),
             publications_kept=value("COLISEUM_PUBLICATIONS_KEPT", "7", int),
             platform_start=value("COLISEUM_PLATFORM_START", partitions_start.isoformat(), date),
@@ -205,6 +211,7 @@ class Settings:
             "COLISEUM_BUILD_SCHEMA": self.build_schema,
             "COLISEUM_PUBLISH_SCHEMA": self.publish_schema,
             "COLISEUM_PARTITIONS_START": self.partitions_start.isoformat(),
+            "COLISEUM_MAX_DAYS_PER_RUN": str(self.max_days_per_run),
             "COLISEUM_SCHEDULE_HOUR": str(self.schedule_hour),
             "COLISEUM_PUBLICATIONS_KEPT": str(self.publications_kept),
             "COLISEUM_PLATFORM_START": self.platform_start.isoformat(),

@@ -30,9 +30,9 @@ SOURCES = [
 
 
 def build_defs(settings: Settings) -> Definitions:
-    partitions = Partitionings.starting(settings.partitions_start)
+    partitions = Partitionings.starting(settings.partitions_start, settings.max_days_per_run)
     daily, windows = build_dbt_assets(partitions)
-    ledger = build_ledger_asset(partitions.daily, daily)
+    ledger = build_ledger_asset(partitions, daily)
     candidate, published = build_publish_assets(partitions, timedelta(hours=settings.freshness_hours))
     daily_job, windows_job, publish_job = build_asset_jobs(daily, ledger, windows, candidate, published)
     return Definitions(

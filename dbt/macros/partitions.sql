@@ -92,7 +92,18 @@ union all
 {% macro partition_scope_predicate() -%}
   {%- set scope = config.get("partition_scope") -%}
   {%- if scope == "rebuilt_users" -%}
-    user_id in ({{ user_dna_rebuilt_users() }})
+    {#- The rows as ctids from one probe of the (user_id, activity_date) index per user: a plain IN was planned
+        as a nested loop comparing every row of the days with every user (11.5 s to rerun a 1M nightly). -#}
+    ctid = any(array(
+        select scoped.ctid
+        from ({{ user_dna_rebuilt_users() }}) as users
+        cross join lateral (
+            select target.ctid from {{ this }} as target
+            where target.user_id = users.user_id
+              and {{ partition_days_filter('target.activity_date', open_ended=config.get("partition_open_ended")) }}
+            offset 0
+        ) as scoped
+    ))
   {%- else -%}
     {{ exceptions.raise_compiler_error(model.name ~ ": unknown partition_scope '" ~ scope ~ "'") }}
   {%- endif -%}

@@ -41,7 +41,9 @@
 {%- endmacro %}
 
 {#- Deletes the rows of `target` that share `unique_key` with a row of `source` (replace_partition's carried
-    rows): Postgres DELETE ... USING; the default is a correlated EXISTS, which every engine accepts. -#}
+    rows): on Postgres one probe of the target's key index per source row, collected as ctids (a DELETE ...
+    USING was planned as a hash of the whole target: 0.3 s of a 1M nightly, growing with the history); the
+    default is a correlated EXISTS, which every engine accepts. -#}
 {% macro delete_matching_rows(target, source, unique_key) -%}
   {{ return(adapter.dispatch('delete_matching_rows', 'coliseum')(target, source, unique_key)) }}
 {%- endmacro %}
@@ -50,8 +52,16 @@
   where exists (select 1 from {{ source }} as source where {{ key_match('source', target, unique_key) }})
 {%- endmacro %}
 {% macro postgres__delete_matching_rows(target, source, unique_key) -%}
-  delete from {{ target }} as target using {{ source }} as source
-  where {{ key_match('target', 'source', unique_key) }}
+  delete from {{ target }}
+  where ctid = any(array(
+      select matched.ctid
+      from {{ source }} as source
+      cross join lateral (
+          -- a fence: pulled up, the probe would be planned as a join again
+          select target.ctid from {{ target }} as target where {{ key_match('target', 'source', unique_key) }}
+          offset 0
+      ) as matched
+  ))
 {%- endmacro %}
 
 {#- left.k = right.k for each key column (a name or a list of names). -#}

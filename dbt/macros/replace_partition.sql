@@ -2,7 +2,8 @@
     materialization's transaction. Unlike delete+insert on a key, a partition whose rows all disappear is
     still cleared, so a rerun always leaves precisely what the source says now.
     With a unique_key, rows outside the partition that the model re-emits (running totals' carried rows)
-    are replaced too. -#}
+    are replaced too. Both deletes read the partition, not the history: every partitioned model has an index
+    led by its partition column (activity_date, as_of_date) and one on its unique_key. -#}
 {% macro get_incremental_replace_partition_sql(arg_dict) %}
   {%- set target = arg_dict["target_relation"] -%}
   {%- set source = arg_dict["temp_relation"] -%}

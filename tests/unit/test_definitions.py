@@ -7,11 +7,12 @@ import sys
 from datetime import date, timedelta
 
 import pytest
-from dagster import AssetKey, Definitions
+from dagster import AssetKey, BackfillPolicy, Definitions
 
 from dagster_project.contract import (
     BOARD_NAMES,
     CANDIDATE_KEY,
+    LEDGER_KEY,
     PUBLISHED_NAMES,
     STAGING_KEY,
     build_key,
@@ -50,6 +51,14 @@ def test_the_schedule_hour_comes_from_the_settings(dbt_manifest, offline_setting
     defs = build_defs(offline_settings.with_changes(schedule_hour=22))
     assert defs.resolve_schedule_def("coliseum_nightly").cron_schedule == "0 22 * * *"
     assert defs.resolve_schedule_def("coliseum_weekly_recompute").cron_schedule == "0 1 * * 0"
+
+
+def test_a_ui_backfill_of_the_daily_assets_runs_in_chunks_of_max_days(dbt_manifest, offline_settings):
+    """The daily dbt assets and the ledger share one policy (a run closes what it built), from the setting."""
+    from dagster_project.defs import build_defs
+
+    graph = build_defs(offline_settings.with_changes(max_days_per_run=7)).resolve_asset_graph()
+    assert {graph.get(key).backfill_policy for key in (STAGING_KEY, LEDGER_KEY)} == {BackfillPolicy.multi_run(7)}
 
 
 def test_lineage_from_passport_entries_to_each_board(defs):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from dagster_project.defs.nightly.partitions import partition_range_tags, run_days, run_partition
 from dagster_project.defs.nightly.pending import PlannedRun
@@ -16,6 +16,7 @@ from dagster_project.defs.nightly.plan import (
     TAG_STAGE,
     WINDOWS_JOB,
     Step,
+    chunked,
     contiguous_ranges,
     nightly_plan,
     plan_days,
@@ -49,6 +50,33 @@ def test_contiguous_ranges():
         (date(2026, 1, 5), date(2026, 1, 5)),
     ]
     assert contiguous_ranges([]) == []
+
+
+def test_chunked_cuts_each_range_in_order():
+    jan = [date(2026, 1, day) for day in range(1, 32)]
+    assert chunked([(jan[0], jan[6]), (jan[9], jan[9])], 3) == [
+        (jan[0], jan[2]),
+        (jan[3], jan[5]),
+        (jan[6], jan[6]),
+        (jan[9], jan[9]),
+    ]
+    assert chunked([(jan[0], jan[5])], 6) == [(jan[0], jan[5])]
+    assert chunked([], 5) == []
+
+
+def test_first_load_runs_in_chunks_of_max_days():
+    """A first load of 70 days with at most 30 per run: three daily stages in date order, then the windows."""
+    d = date(2026, 3, 11)
+    history = [date(2026, 1, 1) + timedelta(days=i) for i in range(70)]
+    plan = nightly_plan([d], pending=history, max_days_per_run=30)
+    assert [step for stage in plan[:3] for step in stage] == [
+        Step(DAILY_JOB, partition_range=("2026-01-01", "2026-01-30")),
+        Step(DAILY_JOB, partition_range=("2026-01-31", "2026-03-01")),
+        Step(DAILY_JOB, partition_range=("2026-03-02", "2026-03-11")),
+    ]
+    assert plan_days(plan) == history and len(plan) == 5
+    # Without a bound (the default), one run per contiguous range.
+    assert nightly_plan([d], pending=history)[0] == [Step(DAILY_JOB, partition_range=("2026-01-01", "2026-03-11"))]
 
 
 def test_recovery_plan_republishes_the_live_date():

@@ -109,6 +109,7 @@ def build_dbt_assets(partitions: Partitionings) -> tuple[AssetsDefinition, Asset
         select="tag:daily",
         name="coliseum_dbt_daily",
         partitions_def=partitions.daily,
+        backfill_policy=partitions.daily_backfill,
         dagster_dbt_translator=translator,
     )
     def coliseum_daily_assets(

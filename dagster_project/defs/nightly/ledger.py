@@ -11,10 +11,11 @@ candidate is staged over an open day. Nothing is marked done before everything d
 from datetime import date
 
 import psycopg
-from dagster import AssetExecutionContext, AssetsDefinition, DailyPartitionsDefinition, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 from psycopg import sql
 
 from dagster_project.contract import LEDGER_KEY
+from dagster_project.defs.nightly.partitions import Partitionings
 from dagster_project.defs.resources import ColiseumResource
 from dagster_project.settings import Settings
 
@@ -94,12 +95,13 @@ def close_days(conn: psycopg.Connection, settings: Settings, start: date, end: d
     return marked
 
 
-def build_ledger_asset(daily: DailyPartitionsDefinition, daily_assets: AssetsDefinition) -> AssetsDefinition:
+def build_ledger_asset(partitions: Partitionings, daily_assets: AssetsDefinition) -> AssetsDefinition:
     """The last step of a daily run, downstream of every daily model (and so of their blocking checks)."""
 
     @asset(
         key=LEDGER_KEY,
-        partitions_def=daily,
+        partitions_def=partitions.daily,
+        backfill_policy=partitions.daily_backfill,
         deps=list(daily_assets.keys),
         group_name="coliseum",
         description=(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dagster import (
+    BackfillPolicy,
     DailyPartitionsDefinition,
     MultiPartitionKey,
     MultiPartitionsDefinition,
@@ -26,12 +27,17 @@ from dagster_project.contract import WINDOWS
 class Partitionings:
     daily: DailyPartitionsDefinition
     windows: MultiPartitionsDefinition
+    daily_backfill: BackfillPolicy
+    """A backfill of the daily assets launched from the UI: runs of at most COLISEUM_MAX_DAYS_PER_RUN days,
+    as the CLI's and the schedule's plans (defs/nightly/plan.py)."""
 
     @classmethod
-    def starting(cls, start: date) -> Partitionings:
+    def starting(cls, start: date, max_days_per_run: int) -> Partitionings:
         daily = DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", fmt="%Y-%m-%d")
         return cls(
-            daily, MultiPartitionsDefinition({"date": daily, "window": StaticPartitionsDefinition(list(WINDOWS))})
+            daily,
+            MultiPartitionsDefinition({"date": daily, "window": StaticPartitionsDefinition(list(WINDOWS))}),
+            BackfillPolicy.multi_run(max_partitions_per_run=max_days_per_run),
         )
 
 

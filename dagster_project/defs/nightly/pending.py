@@ -157,5 +157,11 @@ def plan_run(
     target = max(as_of_dates)
     publish_date = live_as_of if live_as_of and target < live_as_of and not publish_older else target
     pending = pending_days(conn, settings, max(target, publish_date))
-    plan = nightly_plan(as_of_dates, pending, first_day=settings.partitions_start, publish_date=publish_date)
+    plan = nightly_plan(
+        as_of_dates,
+        pending,
+        first_day=settings.partitions_start,
+        publish_date=publish_date,
+        max_days_per_run=settings.max_days_per_run,
+    )
     return PlannedRun(plan, publish_date, live_as_of, publish_older and target < (live_as_of or target))

@@ -3,8 +3,8 @@
 Dagster runs one partitioning per run, so the plan is stages of runs, each stage after the previous one
 succeeded:
   - the daily partitions: D plus every earlier day that a run must rebuild (late_data.pending_days), one
-    stage per contiguous range, in date order: a refund's outcome reads the payments and refunds dated
-    before it, so earlier days are built first;
+    stage per contiguous range of at most COLISEUM_MAX_DAYS_PER_RUN days, in date order: a refund's outcome
+    reads the payments and refunds dated before it, so earlier days are built first;
   - the three window partitions (D, 7d), (D, 30d), (D, alltime), as one run over that range (for a
     backfill, one run per date, in date order);
   - publish the publication date: D, or the live as-of date when D is older (recovery never rolls the app
@@ -66,13 +66,26 @@ def contiguous_ranges(days: Iterable[date]) -> list[tuple[date, date]]:
     return ranges
 
 
+def chunked(ranges: Iterable[tuple[date, date]], max_days: int) -> list[tuple[date, date]]:
+    """Each inclusive range cut, in order, into ranges of at most `max_days` days."""
+    chunks: list[tuple[date, date]] = []
+    for first, last in ranges:
+        while first <= last:
+            end = min(last, first + timedelta(days=max_days - 1))
+            chunks.append((first, end))
+            first = end + timedelta(days=1)
+    return chunks
+
+
 def nightly_plan(
     as_of_dates: Iterable[date],
     pending: Iterable[date] = (),
     first_day: date | None = None,
     publish_date: date | None = None,
+    max_days_per_run: int | None = None,
 ) -> Plan:
-    """Stages for building `as_of_dates` and publishing `publish_date` (default: the last of them)."""
+    """Stages for building `as_of_dates` and publishing `publish_date` (default: the last of them); a daily
+    stage covers at most `max_days_per_run` days (a first load runs in chunks, in date order)."""
     targets = sorted(set(as_of_dates))
     if not targets:
         raise ValueError("no as-of date")
@@ -85,7 +98,7 @@ def nightly_plan(
             if start == end
             else Step(DAILY_JOB, partition_range=(start.isoformat(), end.isoformat()))
         ]
-        for start, end in contiguous_ranges(days)
+        for start, end in chunked(contiguous_ranges(days), max_days_per_run or len(days))
     ]
     # All windows of a date in one run (a partition range), dates in order.
     window_steps = [

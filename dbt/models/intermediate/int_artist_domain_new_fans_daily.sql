@@ -1,7 +1,7 @@
 {{
   config(
     partition_open_ended=true,
-    indexes=[{'columns': ['entity_id', 'domain', 'activity_date']}],
+    indexes=[{'columns': ['entity_id', 'domain', 'activity_date']}, {'columns': ['activity_date']}],
   )
 }}
 {#- Artist x domain x UTC day: fans active in the domain for the first (and second) time. -#}

@@ -5,6 +5,7 @@
     indexes=[
       {'columns': ['entity_id', 'domain', 'activity_date'], 'unique': true},
       {'columns': ['valid_until']},
+      {'columns': ['activity_date']},
     ],
   )
 }}

@@ -1,7 +1,7 @@
 {{
   config(
     partition_open_ended=true,
-    indexes=[{'columns': ['entity_id', 'activity_date']}],
+    indexes=[{'columns': ['entity_id', 'activity_date']}, {'columns': ['activity_date']}],
   )
 }}
 {#- Artist x UTC day: fans (any domain) active for the first and for the second time. -#}

@@ -5,6 +5,7 @@
     indexes=[
       {'columns': ['entity_id', 'tag_kind', 'tag', 'activity_date'], 'unique': true},
       {'columns': ['valid_until']},
+      {'columns': ['activity_date']},
     ],
   )
 }}
