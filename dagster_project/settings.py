@@ -177,7 +177,7 @@ class Settings:
             build_schema=_identifier("COLISEUM_BUILD_SCHEMA", value("COLISEUM_BUILD_SCHEMA", "coliseum")),
             publish_schema=_identifier("COLISEUM_PUBLISH_SCHEMA", value("COLISEUM_PUBLISH_SCHEMA", "public")),
             partitions_start=partitions_start,
-            max_days_per_run=value("COLISEUM_MAX_DAYS_PER_RUN", "60", int),
+            max_days_per_run=value("COLISEUM_MAX_DAYS_PER_RUN", "90", int),
             schedule_hour=value("COLISEUM_SCHEDULE_HOUR", "2", int),
             publications_kept=value("COLISEUM_PUBLICATIONS_KEPT", "7", int),
             platform_start=value("COLISEUM_PLATFORM_START", partitions_start.isoformat(), date),

@@ -92,15 +92,16 @@ union all
 {% macro partition_scope_predicate() -%}
   {%- set scope = config.get("partition_scope") -%}
   {%- if scope == "rebuilt_users" -%}
-    {#- The rows as ctids from one probe of the (user_id, activity_date) index per user: a plain IN was planned
-        as a nested loop comparing every row of the days with every user (11.5 s to rerun a 1M nightly). -#}
+    {#- The rows as ctids from one probe of the (user_id, activity_date) index per user (from the start on; the
+        delete's own days filter bounds them): a plain IN was planned as a nested loop comparing every row of
+        the days with every user (11.5 s to rerun a 1M nightly). -#}
     ctid = any(array(
         select scoped.ctid
         from ({{ user_dna_rebuilt_users() }}) as users
         cross join lateral (
             select target.ctid from {{ this }} as target
             where target.user_id = users.user_id
-              and {{ partition_days_filter('target.activity_date', open_ended=config.get("partition_open_ended")) }}
+              and {{ key_from('target', 'users', 'user_id', run_value('start_date')) }}
             offset 0
         ) as scoped
     ))
@@ -114,4 +115,12 @@ union all
     select * from {{ ref('stg_passport__entries') }}
     where {{ partition_days_filter() }}
       and rejection_reason is null
+{%- endmacro %}
+
+{#- A probe of a (key, activity_date) index for one key's days from `start` on, written as a row comparison so
+    that only that index can serve it: with a plain `activity_date >= start`, the planner, whose statistics do
+    not know the day just built (estimated at one row), probed the activity_date index instead and read the
+    whole day once per key (7.4 s for a 1M nightly's 7k users). -#}
+{% macro key_from(relation, keys, key, start) -%}
+  ({{ relation }}.{{ key }}, {{ relation }}.activity_date) >= ({{ keys }}.{{ key }}, '{{ start }}'::date)
 {%- endmacro %}

@@ -5,8 +5,9 @@
     of the whole table every time: at 1M events it took up to 10 s of the staging node, read from disk, and
     it grows with the history. Autovacuum analyzes at the same threshold, in the background. -#}
 {% macro analyze_if_grown() %}
-  {#- Rendered at execution only: while parsing, a hook's model config is not complete yet. -#}
-  {%- if not execute -%}{{ return("") }}{%- endif -%}
+  {#- Rendered at execution only: while parsing, a hook's model config is not complete yet. Partitioned
+      (incremental) models only: a view has no statistics of its own. -#}
+  {%- if not execute or config.get("materialized") != "incremental" -%}{{ return("") }}{%- endif -%}
   {{ return(adapter.dispatch('analyze_if_grown', 'coliseum')()) }}
 {% endmacro %}
 

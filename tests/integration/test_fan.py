@@ -131,6 +131,29 @@ def reference(database, fan):
         return oracle.counted_entries(conn, N2)
 
 
+def test_the_first_publish_bulk_loads_the_copies_and_keeps_their_indexes(database, fan):
+    """The first publish filled empty copies with their indexes dropped and rebuilt (publication._insert_copy):
+    every index the migrations create is there again, with its definition (test_entitlements checks that the
+    timeline read uses the user index)."""
+    with database.connect() as conn:
+        indexes = dict(
+            conn.execute(
+                "select indexname, indexdef from pg_indexes where schemaname = 'coliseum' and tablename in "
+                "('coliseum_published_mutations', 'coliseum_published_user_entries', 'coliseum_published_user_dna')"
+            ).fetchall()
+        )
+    assert {name: definition.split(" USING btree ")[1] for name, definition in indexes.items()} == {
+        "coliseum_published_mutations_day_idx": "(activity_date)",
+        "coliseum_published_mutations_entity_idx": "(entity_id)",
+        "coliseum_published_user_entries_day_idx": "(activity_date)",
+        "coliseum_published_user_entries_user_idx": "(user_id, created_at DESC)",
+        "coliseum_published_user_dna_day_idx": "(activity_date)",
+        "coliseum_published_user_dna_key_idx": "(user_id, activity_date)",
+        "coliseum_published_user_dna_valid_until_idx": "(valid_until)",
+    }
+    assert indexes["coliseum_published_user_dna_key_idx"].startswith("CREATE UNIQUE INDEX")
+
+
 def test_user_dna_equals_the_reference(database, reference):
     expected = oracle.user_dna(reference, N2, oracle.half_life_days())
     rows = fetch(database, "select * from public.coliseum_user_dna")

@@ -224,6 +224,17 @@ def test_erased_day_makes_earlier_totals_current_again(database, built):
     assert strength == current[0][3:6]
 
 
+def _build_indexes(database) -> list[tuple[str, str, str, int]]:
+    """The build schema's indexes of the daily models: (table, name, definition, oid)."""
+    with database.connect() as conn:
+        return conn.execute(
+            "select tablename, indexname, indexdef, (schemaname || '.' || quote_ident(indexname))::regclass::oid "
+            "from pg_indexes where schemaname = 'coliseum' "
+            "and (tablename like 'int\\_%%' or tablename in ('stg_passport__entries', 'coliseum_dna_mutations')) "
+            "order by 1, 2"
+        ).fetchall()
+
+
 def _staging_analyzes(database) -> int:
     """Manual ANALYZEs of the staged log (autovacuum's are counted apart, in autoanalyze_count)."""
     with database.connect() as conn:
@@ -241,6 +252,12 @@ def test_statistics_are_refreshed_only_when_a_build_is_a_large_part_of_the_table
     execute_plan(database.settings, one_day, D, database.instance, log=quiet)
     assert _staging_analyzes(database) == analyzed
 
+    indexes = _build_indexes(database)
     every_day = [[Step(DAILY_JOB, partition_range=(built.days[0].isoformat(), built.days[-1].isoformat()))]]
     execute_plan(database.settings, every_day, D, database.instance, log=quiet)
     assert _staging_analyzes(database) == analyzed + 1
+    # Such a build is a bulk load (replace_partition.sql): every index was dropped and rebuilt as it was (new
+    # index objects, the same names and definitions).
+    rebuilt = _build_indexes(database)
+    assert [row[:3] for row in rebuilt] == [row[:3] for row in indexes]
+    assert not {row[3] for row in rebuilt} & {row[3] for row in indexes}

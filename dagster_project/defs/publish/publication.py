@@ -286,18 +286,51 @@ def _copy_days(
     """Replace `days` of a published copy by the build model's rows, and drop its days after `as_of`."""
     build, copy = sql.Identifier(settings.build_schema), sql.Identifier(table)
     params = {"days": days, "d": as_of}
+    bulk = _is_empty(conn, settings, table)
     conn.execute(
         sql.SQL("delete from {b}.{t} where activity_date = any(%(days)s) or activity_date > %(d)s").format(
             b=build, t=copy
         ),
         params,
     )
-    conn.execute(
-        sql.SQL(
-            "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} where activity_date = any(%(days)s)"
-        ).format(b=build, t=copy, columns=sql.SQL(columns), model=sql.Identifier(model)),
-        params,
+    insert = sql.SQL(
+        "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} where activity_date = any(%(days)s)"
+    ).format(b=build, t=copy, columns=sql.SQL(columns), model=sql.Identifier(model))
+    _insert_copy(conn, settings, table, insert, params, bulk)
+
+
+def _is_empty(conn: psycopg.Connection, settings: Settings, table: str) -> bool:
+    build, copy = sql.Identifier(settings.build_schema), sql.Identifier(table)
+    return conn.execute(sql.SQL("select not exists (select from {}.{})").format(build, copy)).fetchone()[0]
+
+
+def _insert_copy(
+    conn: psycopg.Connection,
+    settings: Settings,
+    table: str,
+    insert: sql.Composed,
+    params: dict[str, object],
+    bulk: bool,
+) -> None:
+    """Run `insert` into a published copy; `bulk` (the copy held nothing before this publish: a first publish,
+    or after a reset) makes it a bulk load: the copy's indexes are dropped and rebuilt once after the insert,
+    with the same definitions (a first load at 1M events spent 29 s inserting 4.3M rows index by index).
+    No publication reads an empty copy, so the exclusive lock this takes until the publish commits holds no
+    reader back."""
+    build = sql.Identifier(settings.build_schema)
+    indexes = (
+        conn.execute(
+            "select indexname, indexdef from pg_indexes where schemaname = %s and tablename = %s order by 1",
+            (settings.build_schema, table),
+        ).fetchall()
+        if bulk
+        else []
     )
+    for name, _definition in indexes:
+        conn.execute(sql.SQL("drop index {}.{}").format(build, sql.Identifier(name)))
+    conn.execute(insert, params)
+    for _name, definition in indexes:
+        conn.execute(definition)
 
 
 def _sync_fan_copies(conn: psycopg.Connection, settings: Settings, as_of_date: date, days: list[date]) -> None:
@@ -333,14 +366,13 @@ def _sync_fan_copies(conn: psycopg.Connection, settings: Settings, as_of_date: d
     model = sql.Identifier(USER_DNA_COPY.model)
     if days:
         columns = sql.SQL(USER_DNA_COPY.select_list)
+        bulk = _is_empty(conn, settings, USER_DNA_COPY.table)
         conn.execute(sql.SQL("delete from {b}.{t} where activity_date >= %(since)s").format(b=build, t=dna), params)
-        conn.execute(
-            sql.SQL(
-                "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} "
-                "where activity_date >= %(since)s and activity_date <= %(d)s"
-            ).format(b=build, t=dna, columns=columns, model=model),
-            params,
-        )
+        insert = sql.SQL(
+            "insert into {b}.{t} ({columns}) select {columns} from {b}.{model} "
+            "where activity_date >= %(since)s and activity_date <= %(d)s"
+        ).format(b=build, t=dna, columns=columns, model=model)
+        _insert_copy(conn, settings, USER_DNA_COPY.table, insert, params, bulk)
         # Earlier rows whose next active day moved: now pointing into the rebuilt days, or no longer.
         for changed_side in ("built", "published"):
             conn.execute(

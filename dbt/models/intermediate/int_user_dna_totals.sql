@@ -43,7 +43,7 @@ entries as (
     cross join lateral (
         select * from {{ ref('int_user_entries') }} as user_entries
         where user_entries.user_id = rebuilt_users.user_id
-          and user_entries.activity_date >= '{{ start_date }}'::date
+          and {{ key_from('user_entries', 'rebuilt_users', 'user_id', start_date) }}
         -- a fence: pulled up into a join, the probe became a nested loop over the users again (7.3 s at 1M)
         offset 0
     ) as user_entries

@@ -1,6 +1,5 @@
 {{
   config(
-    post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['activity_date']}, {'columns': ['user_id', 'activity_date']}],
   )
 }}

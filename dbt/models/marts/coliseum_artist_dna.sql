@@ -9,7 +9,7 @@
     T repeat engagement (share of fans active on two or more days), C geographic reach (distinct
     countries). G's metric, revenue per fan, is per currency: see artist_revenue_per_fan. -#}
 
-{#- post_hook analyze_if_grown on the marts read here: the as-of date's rows were inserted moments ago, and without
+{#- The project's analyze_if_grown post-hook on the marts read here: the as-of date's rows were inserted moments ago, and without
     statistics the planner re-aggregated a window's fans once per artist (minutes at 1M events).
     The per-window aggregates are materialized for the same reason. -#}
 

@@ -1,6 +1,5 @@
 {{
   config(
-    post_hook="{{ analyze_if_grown() }}",
     indexes=[{'columns': ['as_of_date', '"window"']}],
   )
 }}

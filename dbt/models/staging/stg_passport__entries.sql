@@ -1,6 +1,5 @@
 {{
   config(
-    post_hook="{{ analyze_if_grown() }}",
     indexes=[
       {'columns': ['activity_date']},
       {'columns': ['passport_entry_id']},
@@ -8,8 +7,8 @@
     ],
   )
 }}
-{#- post_hook: statistics for the models that read this one in the same invocation, when missing or stale
-    (a first load has none, and the planner would scan the whole history per refund). -#}
+{#- Statistics (the project's analyze_if_grown post-hook) serve the models that read this one in the same
+    invocation: a first load has none, and the planner would scan the whole history per refund. -#}
 {%- set start_date = run_value('start_date') -%}
 {%- set content = entry_content_columns() | join(', ') -%}
 {#- One partition of the log: typed, deduplicated and validated. Every raw row of the partition is
