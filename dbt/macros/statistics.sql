@@ -21,7 +21,7 @@
   do $analyze$
   begin
     if (select reltuples from pg_class where oid = '{{ relation }}'::regclass)
-       < 10 * (select count(*) from {{ relation }} where {{ current_partition_predicate() }}) then
+       < 10 * (select count(*) from {{ relation }} where {{ current_partition_predicate(scoped=false) }}) then
       analyze {{ relation }};
     end if;
   end
