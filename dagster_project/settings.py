@@ -237,14 +237,14 @@ class Settings:
 
 
 def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment of a subprocess (dbt, dagster dev): this process's, plus `extra`."""
+    """The environment of a subprocess (dagster dev): this process's, plus `extra`."""
     return {**os.environ, **extra}
 
 
 @contextmanager
 def environment(extra: Mapping[str, str]) -> Iterator[None]:
     """Set `extra` in this process's environment for the duration of a call that only reads it from there
-    (dagster-dbt builds dbt's subprocess environment and its in-process adapter from os.environ)."""
+    (dbt in this process, and dagster-dbt's subprocess environment, come from os.environ)."""
     saved = {name: os.environ.get(name) for name in extra}
     os.environ.update(extra)
     try:

@@ -43,6 +43,6 @@ def build_defs(settings: Settings) -> Definitions:
         schedules=list(build_schedules(settings.schedule_hour)),
         sensors=[build_chain_sensor(daily_job, windows_job, publish_job), coliseum_alerts, coliseum_freshness],
         resources=build_resources(settings),
-        # Steps are dbt subprocesses and SQL: spawning a Python process per step would only add overhead.
+        # Steps are dbt (in this process) and SQL: spawning a Python process per step would only add overhead.
         executor=in_process_executor,
     )

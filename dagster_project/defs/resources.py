@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 from dagster import (
@@ -24,17 +25,20 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster_dbt import DbtCliInvocation, DbtCliResource
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource
+from dagster_dbt.asset_utils import DBT_INDIRECT_SELECTION_ENV, get_updated_cli_invocation_params_for_context
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 from pydantic import Field
 
 from dagster_project.db.connection import connect, database_url, dbt_env
 from dagster_project.db.migrations import migrate
+from dagster_project.defs.dbt.invoke import PARTIAL_PARSE_FILE, run_dbt_in_process
 from dagster_project.defs.dbt.vars import RunValues, run_environment
 from dagster_project.settings import BIN_DIR, DBT_PROJECT_DIR, Settings, environment
 
 DBT_TARGETS_KEPT = 40
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 @cache
@@ -92,6 +96,8 @@ class ColiseumDbtResource(DbtCliResource):
         return None
 
     def cli(self, args: Sequence[str], *, run_values: RunValues | None = None, **kwargs: Any) -> DbtCliInvocation:
+        """dbt in a subprocess, dagster-dbt's way: for one-off commands (`dbt parse` at setup); builds run in
+        this process (`build`)."""
         # dagster-dbt builds the subprocess environment (and its in-process adapter) from the process environment,
         # and puts each invocation's target folder under DBT_TARGET_PATH.
         variables = {
@@ -103,29 +109,61 @@ class ColiseumDbtResource(DbtCliResource):
             return super().cli(args, **kwargs)
 
     def build(self, context: AssetExecutionContext, run_values: RunValues) -> Iterator[Any]:
-        """`dbt build` of the context's selection for `run_values`, streamed as Dagster events (what `stream()`
-        yields), each model's with its rows written and its columns with their Postgres types."""
-        invocation = self.cli(["build"], context=context, run_values=run_values)
+        """`dbt build` of the context's selection for `run_values`, as Dagster events (what dagster-dbt's
+        `stream()` yields), each model's with its rows written and its columns with their Postgres types.
+
+        dbt runs in this process (defs/dbt/invoke.py). Its progress lines reach stdout (the run's compute log)
+        as they happen; the Dagster events follow once the build finished, and a failed build raises after
+        them, naming dbt's errors and its debug log."""
+        params = get_updated_cli_invocation_params_for_context(
+            context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator()
+        )
+        target_dir = self.coliseum.settings.dbt_target_dir
+        target_path = target_dir / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid4().hex[:7]}"
+        result, events, errors = run_dbt_in_process(
+            ["build", *params.selection_args],
+            project_dir=Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir),
+            profiles_dir=Path(self.profiles_dir or self.project_dir),
+            target_path=target_path,
+            parse_state=target_dir / PARTIAL_PARSE_FILE,
+            variables={
+                **self.coliseum.dbt_env(),
+                **run_environment(run_values),
+                **({DBT_INDIRECT_SELECTION_ENV: params.indirect_selection} if params.indirect_selection else {}),
+            },
+        )
         try:
             with self.coliseum.connect() as conn:
-                for event in invocation.stream_raw_events():
+                for raw_event in events:
+                    event = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
                     for dagster_event in event.to_default_asset_events(
-                        manifest=invocation.manifest,
-                        dagster_dbt_translator=invocation.dagster_dbt_translator,
+                        manifest=params.manifest,
+                        dagster_dbt_translator=params.dagster_dbt_translator,
                         context=context,
-                        target_path=invocation.target_path,
-                        project=invocation.project,
+                        target_path=target_path,
+                        project=params.dbt_project,
                     ):
                         if isinstance(dagster_event, Output):
-                            unique_id = event.raw_event["data"]["node_info"]["unique_id"]
+                            unique_id = raw_event["data"]["node_info"]["unique_id"]
                             extra = {
-                                **written_rows_metadata(event.raw_event),
-                                **typed_columns(conn, invocation.manifest["nodes"][unique_id]),
+                                **written_rows_metadata(raw_event),
+                                **typed_columns(conn, params.manifest["nodes"][unique_id]),
                             }
                             dagster_event = dagster_event.with_metadata({**dagster_event.metadata, **extra})
                         yield dagster_event
         finally:
-            keep_parse_state(invocation.target_path, self.coliseum.settings.dbt_target_dir)
+            keep_parse_state(target_path, target_dir)
+        if not result.success:
+            raise DagsterDbtCliRuntimeError(
+                description="\n\n".join(
+                    [
+                        f"dbt build {' '.join(params.selection_args)} failed",
+                        *errors,
+                        *([f"exception: {result.exception}"] if result.exception else []),
+                        f"dbt debug log: {target_path / 'dbt.log'}",
+                    ]
+                )
+            )
 
 
 def typed_columns(conn: psycopg.Connection, node: Mapping[str, Any]) -> dict[str, TableSchema]:

@@ -1,7 +1,7 @@
 """dbt models as Dagster assets: one @dbt_assets set per partitioning (Dagster allows one per set).
 
 The seeds (weights, currencies, plan limits) belong to the daily set: reloading them in the daily dbt
-invocation keeps them in sync at no extra dbt process (about 10 s) per night."""
+invocation keeps them in sync at no extra dbt invocation per night."""
 
 from collections.abc import Iterator, Mapping
 from datetime import date, timedelta

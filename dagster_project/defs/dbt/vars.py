@@ -41,5 +41,5 @@ def window_vars(as_of_date: date, windows: list[str]) -> dict[str, str | list[st
 
 
 def run_environment(values: RunValues | None) -> dict[str, str]:
-    """The environment that hands `values` to the dbt process."""
+    """The environment that hands `values` to dbt (it reads them from os.environ while a build runs)."""
     return {RUN_VALUES_VARIABLE: json.dumps(dict(values or {}), sort_keys=True)}

@@ -7,7 +7,6 @@ the build schema or the published relations."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -25,6 +24,7 @@ from dagster_project.contract import (
     board_name,
 )
 from dagster_project.db.connection import dbt_env
+from dagster_project.defs.dbt.invoke import PARTIAL_PARSE_FILE, run_dbt_in_process
 from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
 from dagster_project.defs.publish.fan import fan_queries
 from dagster_project.defs.publish.publication import (
@@ -33,7 +33,7 @@ from dagster_project.defs.publish.publication import (
     MUTATION_COLUMNS,
     current_publication,
 )
-from dagster_project.settings import BIN_DIR, DBT_PROJECT_DIR, Settings, child_environment
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 SAMPLE = 5
 
@@ -83,7 +83,7 @@ def scratch_schema(settings: Settings) -> str:
 
 
 def rebuild(url: str, settings: Settings, schema: str, as_of: date, run_id: str = "recompute") -> None:
-    """One full dbt build, in one dbt process: every day from the partitions start through `as_of`, then its
+    """One full dbt build, in one dbt invocation: every day from the partitions start through `as_of`, then its
     windows (dbt orders them; the daily and window run values have distinct names)."""
     connection = {**dbt_env(url, settings), "COLISEUM_BUILD_SCHEMA": schema}
     run_values = {
@@ -93,16 +93,17 @@ def rebuild(url: str, settings: Settings, schema: str, as_of: date, run_id: str 
     # One target folder per home for every rebuild: each starts from the previous one's parse state (its profile
     # names the scratch schema, so the pipeline's own parse state does not apply).
     target = settings.dbt_target_dir / "recompute"
-    target.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(BIN_DIR / "dbt"), "build", "--select", "tag:daily", "tag:window", "--exclude-resource-type", "test",
-        "--target-path", str(target), "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-    ]  # fmt: skip
-    env = child_environment({**connection, **run_environment(run_values)})
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"recompute: dbt build failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    result, _events, errors = run_dbt_in_process(
+        ["build", "--select", "tag:daily", "tag:window", "--exclude-resource-type", "test"],
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=target,
+        parse_state=target / PARTIAL_PARSE_FILE,
+        variables={**connection, **run_environment(run_values)},
+        echo=False,
+    )
+    if not result.success:
+        raise RuntimeError("recompute: dbt build failed:\n" + "\n".join([*errors, str(result.exception or "")])[-3000:])
 
 
 def expected_relations(settings: Settings, schema: str, as_of: date) -> dict[str, tuple[sql.Composable, str]]:
