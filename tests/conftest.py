@@ -19,6 +19,12 @@ TIERS = ("unit", "integration")
 PARSE_ONLY_URL = "postgresql://coliseum@127.0.0.1:9/coliseum_unit"
 
 
+# The longest modules (about 2-2.5 min each on this 2-core machine) start first: xdist hands out whole modules
+# (--dist loadfile) in collection order, and one of them starting last kept one worker busy minutes after the
+# other had finished.
+LONGEST_FIRST = ("test_differential.py", "test_trust.py", "test_gate.py", "test_reruns.py", "test_cli.py")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
@@ -26,6 +32,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         relative = item.path.relative_to(root).parts
         if relative and relative[0] in TIERS:
             item.add_marker(getattr(pytest.mark, relative[0]))
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")
