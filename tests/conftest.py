@@ -20,8 +20,9 @@ PARSE_ONLY_URL = "postgresql://coliseum@127.0.0.1:9/coliseum_unit"
 
 
 # The longest modules (about 2-2.5 min each on this 2-core machine) start first: xdist hands out whole modules
-# (--dist loadfile) in collection order, and one of them starting last kept one worker busy minutes after the
-# other had finished.
+# (--dist loadfile) in collection order (--no-loadscope-reorder: by default it puts modules with the most tests
+# first, and the one-test differential module then started last, keeping one worker busy minutes after the
+# other had finished).
 LONGEST_FIRST = ("test_differential.py", "test_trust.py", "test_gate.py", "test_reruns.py", "test_cli.py")
 
 
