@@ -28,13 +28,12 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource
 from dagster_dbt.asset_utils import DBT_INDIRECT_SELECTION_ENV, get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from packaging import version
 from pydantic import Field
 
 from dagster_project.db.connection import connect, database_url, dbt_env
 from dagster_project.db.migrations import migrate
-from dagster_project.defs.dbt.invoke import PARTIAL_PARSE_FILE, run_dbt_in_process
+from dagster_project.defs.dbt.invoke import PARTIAL_PARSE_FILE, stream_dbt
 from dagster_project.defs.dbt.vars import RunValues, run_environment
 from dagster_project.settings import BIN_DIR, DBT_PROJECT_DIR, Settings, environment
 
@@ -112,15 +111,14 @@ class ColiseumDbtResource(DbtCliResource):
         """`dbt build` of the context's selection for `run_values`, as Dagster events (what dagster-dbt's
         `stream()` yields), each model's with its rows written and its columns with their Postgres types.
 
-        dbt runs in this process (defs/dbt/invoke.py). Its progress lines reach stdout (the run's compute log)
-        as they happen; the Dagster events follow once the build finished, and a failed build raises after
-        them, naming dbt's errors and its debug log."""
+        dbt runs in this process (defs/dbt/invoke.py), its events streamed as they happen; a failed build raises
+        after them, naming dbt's errors and its debug log."""
         params = get_updated_cli_invocation_params_for_context(
             context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator()
         )
         target_dir = self.coliseum.settings.dbt_target_dir
         target_path = target_dir / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid4().hex[:7]}"
-        result, events, errors = run_dbt_in_process(
+        events = stream_dbt(
             ["build", *params.selection_args],
             project_dir=Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir),
             profiles_dir=Path(self.profiles_dir or self.project_dir),
@@ -153,17 +151,6 @@ class ColiseumDbtResource(DbtCliResource):
                         yield dagster_event
         finally:
             keep_parse_state(target_path, target_dir)
-        if not result.success:
-            raise DagsterDbtCliRuntimeError(
-                description="\n\n".join(
-                    [
-                        f"dbt build {' '.join(params.selection_args)} failed",
-                        *errors,
-                        *([f"exception: {result.exception}"] if result.exception else []),
-                        f"dbt debug log: {target_path / 'dbt.log'}",
-                    ]
-                )
-            )
 
 
 def typed_columns(conn: psycopg.Connection, node: Mapping[str, Any]) -> dict[str, TableSchema]:

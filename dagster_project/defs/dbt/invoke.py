@@ -3,14 +3,21 @@ and its adapter again on every invocation, about 3 s of CPU each, two or more pe
 (defs/resources.py) and the recompute (defs/quality/recompute.py) run dbt here; `dbt parse` at setup stays
 dagster-dbt's subprocess.
 
-dbt runs on the calling thread (a run's interruption stops it there) and reads its environment from
-os.environ, so one invocation at a time per process, as Dagster's in-process executor runs steps."""
+dbt runs on a worker thread while the caller consumes its result events as they arrive, so Dagster records
+materializations (SQLite writes, 10-30 ms each) while dbt's SQL runs, as it did with a subprocess. If the caller
+stops (a run's interruption, an abandoned generator), dbt's open queries are cancelled and its thread joined
+before the caller's exception goes on. dbt reads its environment from os.environ: one invocation at a time per
+process, as Dagster's in-process executor runs steps."""
 
+import queue
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from dagster_project.settings import environment
 
@@ -18,9 +25,11 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 # dbt's result events: what dagster-dbt turns into outputs and check results (DbtCoreCliEventMessage).
 RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
+_DONE = object()
+CANCEL_WAIT_SECONDS = 120
 
 
-def run_dbt_in_process(
+def stream_dbt(
     args: Sequence[str],
     *,
     project_dir: Path,
@@ -29,10 +38,11 @@ def run_dbt_in_process(
     parse_state: Path,
     variables: Mapping[str, str],
     echo: bool = True,
-) -> tuple[Any, list[dict[str, Any]], list[str]]:
-    """One dbt invocation in this process: (dbtRunnerResult, its result events as dbt's JSON log writes
-    them, its error messages). The target folder starts from `parse_state` (partial parsing) and gets dbt's
-    artifacts and its JSON debug log; with `echo`, stdout gets dbt's info lines, as a subprocess's would."""
+) -> Iterator[dict[str, Any]]:
+    """One dbt invocation in this process: yields its result events as dbt's JSON log writes them, then raises
+    DagsterDbtCliRuntimeError, naming dbt's errors and its debug log, if the invocation failed. The target folder
+    starts from `parse_state` (partial parsing) and gets dbt's artifacts and its JSON debug log; with `echo`,
+    stdout gets dbt's info lines, as a subprocess's would."""
     from dbt.cli.main import dbtRunner  # imported by the first build, not by loading the definitions
     from dbt_common.events.base_types import EventLevel
     from dbt_common.events.functions import msg_to_dict
@@ -40,29 +50,74 @@ def run_dbt_in_process(
     target_path.mkdir(parents=True, exist_ok=True)
     if parse_state.exists() and parse_state != target_path / PARTIAL_PARSE_FILE:
         shutil.copyfile(parse_state, target_path / PARTIAL_PARSE_FILE)
-    events: list[dict[str, Any]] = []
+    arrived: queue.SimpleQueue = queue.SimpleQueue()
     errors: list[str] = []
+    outcome: dict[str, Any] = {}
 
-    def collect(message: Any) -> None:  # called from dbt's threads; list.append is atomic
+    def collect(message: Any) -> None:  # called from dbt's threads
         level = message.info.level
         if level == EventLevel.DEBUG:
             return
         if level == EventLevel.ERROR:
             errors.append(message.info.msg)
         if message.info.name in RESULT_EVENTS:
-            events.append(msg_to_dict(message))
+            arrived.put(msg_to_dict(message))
         if echo and message.info.msg:
             sys.stdout.write(message.info.msg + "\n")
 
     flags = [
         *("--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir)),
         *("--target-path", str(target_path), "--log-path", str(target_path)),
-        # The callback prints dbt's lines; dbt's own stdout logger stays silent. The debug log is JSON, as a
-        # dagster-dbt subprocess's (bench/artifacts.py reads it).
-        *("--log-level", "none", "--log-format-file", "json", "--no-use-colors"),
+        # The callback prints dbt's lines; dbt's own stdout logger stays silent (the file log level would follow
+        # it unless set). The debug log is JSON, as a dagster-dbt subprocess's (bench/artifacts.py reads it).
+        *("--log-level", "none", "--log-level-file", "debug", "--log-format-file", "json", "--no-use-colors"),
         "--no-send-anonymous-usage-stats",
     ]
+
+    def invoke() -> None:
+        try:
+            outcome["result"] = dbtRunner(callbacks=[collect]).invoke([*args, *flags])
+        finally:
+            arrived.put(_DONE)
+
     with environment(variables):
-        result = dbtRunner(callbacks=[collect]).invoke([*args, *flags])
+        worker = threading.Thread(target=invoke, name="dbt", daemon=True)
+        worker.start()
+        try:
+            while (event := _next(arrived)) is not _DONE:
+                yield event
+        except BaseException:
+            _cancel_open_queries()
+            worker.join(timeout=CANCEL_WAIT_SECONDS)
+            raise
+        worker.join()
     sys.stdout.flush()
-    return result, events, errors
+    result = outcome.get("result")
+    if result is None or not result.success:
+        raise DagsterDbtCliRuntimeError(
+            description="\n\n".join(
+                [
+                    f"dbt {' '.join(args)} failed",
+                    *errors,
+                    *([f"exception: {result.exception}"] if result is not None and result.exception else []),
+                    f"dbt debug log: {target_path / 'dbt.log'}",
+                ]
+            )
+        )
+
+
+def _next(arrived: queue.SimpleQueue) -> Any:
+    # A bounded wait: a signal (Dagster's run termination) is handled between waits on the calling thread.
+    while True:
+        try:
+            return arrived.get(timeout=1.0)
+        except queue.Empty:
+            continue
+
+
+def _cancel_open_queries() -> None:
+    """What dbt does on Ctrl-C: cancel the queries of its open connections, so its thread ends promptly."""
+    from dbt.adapters.factory import FACTORY
+
+    for adapter in list(FACTORY.adapters.values()):
+        adapter.cancel_open_connections()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import psycopg
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from psycopg import sql
 
 from dagster_project.contract import (
@@ -24,7 +25,7 @@ from dagster_project.contract import (
     board_name,
 )
 from dagster_project.db.connection import dbt_env
-from dagster_project.defs.dbt.invoke import PARTIAL_PARSE_FILE, run_dbt_in_process
+from dagster_project.defs.dbt.invoke import PARTIAL_PARSE_FILE, stream_dbt
 from dagster_project.defs.dbt.vars import daily_vars, run_environment, window_vars
 from dagster_project.defs.publish.fan import fan_queries
 from dagster_project.defs.publish.publication import (
@@ -93,17 +94,19 @@ def rebuild(url: str, settings: Settings, schema: str, as_of: date, run_id: str 
     # One target folder per home for every rebuild: each starts from the previous one's parse state (its profile
     # names the scratch schema, so the pipeline's own parse state does not apply).
     target = settings.dbt_target_dir / "recompute"
-    result, _events, errors = run_dbt_in_process(
-        ["build", "--select", "tag:daily", "tag:window", "--exclude-resource-type", "test"],
-        project_dir=DBT_PROJECT_DIR,
-        profiles_dir=DBT_PROJECT_DIR,
-        target_path=target,
-        parse_state=target / PARTIAL_PARSE_FILE,
-        variables={**connection, **run_environment(run_values)},
-        echo=False,
-    )
-    if not result.success:
-        raise RuntimeError("recompute: dbt build failed:\n" + "\n".join([*errors, str(result.exception or "")])[-3000:])
+    try:
+        for _event in stream_dbt(
+            ["build", "--select", "tag:daily", "tag:window", "--exclude-resource-type", "test"],
+            project_dir=DBT_PROJECT_DIR,
+            profiles_dir=DBT_PROJECT_DIR,
+            target_path=target,
+            parse_state=target / PARTIAL_PARSE_FILE,
+            variables={**connection, **run_environment(run_values)},
+            echo=False,
+        ):
+            pass
+    except DagsterDbtCliRuntimeError as error:
+        raise RuntimeError(f"recompute: dbt build failed:\n{str(error)[-3000:]}") from error
 
 
 def expected_relations(settings: Settings, schema: str, as_of: date) -> dict[str, tuple[sql.Composable, str]]:
