@@ -5,10 +5,11 @@ dagster-dbt's subprocess.
 
 dbt runs on a worker thread while the caller consumes its result events as they arrive, so Dagster records
 materializations (SQLite writes, 10-30 ms each) while dbt's SQL runs, as it did with a subprocess. If the caller
-stops (a run's interruption, an abandoned generator), dbt's open queries are cancelled and its thread joined
-before the caller's exception goes on. dbt reads its environment from os.environ: one invocation at a time per
-process, as Dagster's in-process executor runs steps."""
+stops (a run's interruption, an abandoned generator), dbt is interrupted as by Ctrl-C, its open queries are
+cancelled and its thread joined before the caller's exception goes on. dbt reads its environment from
+os.environ: one invocation at a time per process, as Dagster's in-process executor runs steps."""
 
+import ctypes
 import queue
 import shutil
 import sys
@@ -87,8 +88,7 @@ def stream_dbt(
             while (event := _next(arrived)) is not _DONE:
                 yield event
         except BaseException:
-            _cancel_open_queries()
-            worker.join(timeout=CANCEL_WAIT_SECONDS)
+            _interrupt(worker)
             raise
         worker.join()
     sys.stdout.flush()
@@ -115,9 +115,14 @@ def _next(arrived: queue.SimpleQueue) -> Any:
             continue
 
 
-def _cancel_open_queries() -> None:
-    """What dbt does on Ctrl-C: cancel the queries of its open connections, so its thread ends promptly."""
+def _interrupt(worker: threading.Thread) -> None:
+    """Ctrl-C for dbt's thread: a KeyboardInterrupt raised in it (dbt's own stop: it cancels its connections
+    and ends its node pool), and its running queries cancelled now, so the node it waits for ends at once."""
     from dbt.adapters.factory import FACTORY
 
+    if worker.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(KeyboardInterrupt))
     for adapter in list(FACTORY.adapters.values()):
-        adapter.cancel_open_connections()
+        with adapter.connection_named("master"):  # the cancel queries run on a connection of this thread
+            adapter.cancel_open_connections()
+    worker.join(timeout=CANCEL_WAIT_SECONDS)
