@@ -27,6 +27,7 @@ from dagster_project.settings import PROJECT_ROOT, Settings
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
 DOCS_STATIC = Path(__file__).with_name("data_docs_static")
+DOCS_SITE = "coliseum"
 
 
 @dataclass
@@ -84,6 +85,11 @@ def load_suite(name: str, placeholders: dict[str, str]) -> dict[str, Any]:
     return json.loads(text)
 
 
+def _view(class_name: str) -> dict[str, str]:
+    """A page view of gx_views.py: GX's own, with the compiled templates shared across pages."""
+    return {"module_name": "dagster_project.defs.quality.gx_views", "class_name": class_name}
+
+
 @cache
 def _context(docs_dir: str):
     with warnings.catch_warnings():
@@ -94,11 +100,14 @@ def _context(docs_dir: str):
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     context.add_data_docs_site(
-        site_name="coliseum",
+        site_name=DOCS_SITE,
         site_config={
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "view": _view("IndexPageView")},
+            "site_section_builders": {
+                section: {"view": _view("PageView")} for section in ("expectations", "validations", "profiling")
+            },
         },
     )
     return context
@@ -191,10 +200,12 @@ def build_data_docs(settings: Settings, run: SuiteRun) -> str:
     rendered (re-rendering every validation of a long-lived process grows with its age)."""
     docs_dir = settings.data_docs_dir
     context = _context(str(docs_dir))
-    context.build_data_docs(resource_identifiers=[run.result_id])
-    # GX names the page under its own root (an ephemeral context's temporary folder): keep the part from
-    # validations/ on, which is where the site builder wrote it in docs_dir.
-    site_path = unquote(urlparse(context.get_docs_sites_urls(resource_identifier=run.result_id)[0]["site_url"]).path)
+    # Only our site: an ephemeral context also has GX's default one, which rendered every page a second time
+    # into a temporary folder.
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[run.result_id])
+    url = context.get_docs_sites_urls(resource_identifier=run.result_id, site_name=DOCS_SITE)[0]["site_url"]
+    # The page's path from validations/ on: where the site builder wrote it in docs_dir.
+    site_path = unquote(urlparse(url).path)
     relative = site_path[site_path.index("/validations/") + 1 :]
     page = docs_dir / relative
     _vendor(docs_dir)
