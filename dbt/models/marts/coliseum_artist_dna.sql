@@ -68,9 +68,14 @@ fans_{{ loop.index }} as (
         count(*) as unique_fans,
         count(*) filter (where active_days >= 2) as repeat_fans
     from (
-        select entity_id, user_id, count(distinct activity_date) as active_days
-        from {{ ref('int_artist_fans_daily') }}
-        where {{ in_window('activity_date', as_of_date, window) }}
+        select entity_id, user_id, count(*) as active_days
+        -- Hashed, over the window's rows: grouped by (entity_id, user_id) the planner read the index of that
+        -- name in order, and with it every fan-day of the history (activity_date is its last column).
+        from (
+            select distinct entity_id, user_id, activity_date
+            from {{ ref('int_artist_fans_daily') }}
+            where {{ in_window('activity_date', as_of_date, window) }}
+        ) as fan_active_days
         group by entity_id, user_id
     ) as fan_days
     group by entity_id
