@@ -6,7 +6,7 @@ first renders a page."""
 from __future__ import annotations
 
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
-from jinja2 import BytecodeCache
+from jinja2 import BytecodeCache, Environment
 from jinja2.bccache import Bucket
 
 
@@ -28,13 +28,19 @@ class _ProcessBytecodeCache(BytecodeCache):
 _CACHE = _ProcessBytecodeCache()
 
 
-class PageView(DefaultJinjaPageView):
+class _SharedTemplates:
+    """Mixed in ahead of a GX view: its Jinja environment, built by GX's __init__, gets the shared cache."""
+
+    env: Environment
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.env.bytecode_cache = _CACHE
 
 
-class IndexPageView(DefaultJinjaIndexPageView):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = _CACHE
+class PageView(_SharedTemplates, DefaultJinjaPageView):
+    pass
+
+
+class IndexPageView(_SharedTemplates, DefaultJinjaIndexPageView):
+    pass
