@@ -28,6 +28,7 @@ BUILD_TABLES = {
     "coliseum.int_artist_domain_totals": ("entity_id, domain, activity_date", ()),
     "coliseum.int_artist_totals": ("entity_id, activity_date", ()),
     "coliseum.int_artist_tag_totals": ("entity_id, tag_kind, tag, activity_date", ()),
+    "coliseum.coliseum_artist_fans": ('as_of_date, "window", entity_id', ()),
     "coliseum.coliseum_domain_strength": ('as_of_date, "window", entity_id, domain', ()),
     "coliseum.coliseum_leaderboard_history": ('as_of_date, "window", domain, rank, entity_id', ()),
 }

@@ -74,11 +74,17 @@ def test_lineage_from_passport_entries_to_each_board(defs):
     ]
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert upstream in graph.get(downstream).parent_keys, f"{upstream} -> {downstream}"
-    # Every window's branch is in the lineage: the all-time running totals and the 7d/30d fan-days.
+    # Every window's branch is in the lineage: the all-time running totals and the 7d/30d fan-days (whose fans
+    # coliseum_artist_fans counts once for both window marts).
+    fans = AssetKey(["coliseum", "coliseum_artist_fans"])
     strength_parents = graph.get(AssetKey(["coliseum", "coliseum_domain_strength"])).parent_keys
-    assert {AssetKey(["coliseum", "int_artist_domain_totals"]), AssetKey(["coliseum", "int_artist_fans_daily"])} <= (
-        strength_parents
-    )
+    assert {AssetKey(["coliseum", "int_artist_domain_totals"]), fans} <= strength_parents
+    assert fans in graph.get(AssetKey(["coliseum", "coliseum_artist_dna"])).parent_keys
+    assert {
+        AssetKey(["coliseum", "int_artist_fans_daily"]),
+        AssetKey(["coliseum", "int_artist_totals"]),
+        AssetKey(["coliseum", "int_artist_domain_totals"]),
+    } <= graph.get(fans).parent_keys
     for name in BOARD_NAMES:
         assert chain[-1] in graph.get(AssetKey(["published", name])).parent_keys
     assert len(BOARD_NAMES) == 12

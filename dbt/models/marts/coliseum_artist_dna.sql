@@ -9,9 +9,8 @@
     T repeat engagement (share of fans active on two or more days), C geographic reach (distinct
     countries). G's metric, revenue per fan, is per currency: see artist_revenue_per_fan. -#}
 
-{#- The project's analyze_if_grown post-hook on the marts read here: the as-of date's rows were inserted moments ago, and without
-    statistics the planner re-aggregated a window's fans once per artist (minutes at 1M events).
-    The per-window aggregates are materialized for the same reason. -#}
+{#- The project's analyze_if_grown post-hook on the marts read here: the as-of date's rows were inserted moments
+    ago, and without statistics the planner re-aggregated a window's tags once per artist. -#}
 
 with board as (
 
@@ -51,38 +50,6 @@ tags_{{ loop.index }} as (
 
 ),
 
-fans_{{ loop.index }} as (
-
-    {% if window_days(window) is none -%}
-    -- All time: each artist's running totals of first and second active days as of D.
-    select
-        '{{ window }}'::text as "window",
-        entity_id,
-        unique_fans::bigint as unique_fans,
-        repeat_fans::bigint as repeat_fans
-    from {{ as_of_totals(ref('int_artist_totals'), as_of_date) }} as as_of
-    {%- else -%}
-    select
-        '{{ window }}'::text as "window",
-        entity_id,
-        count(*) as unique_fans,
-        count(*) filter (where active_days >= 2) as repeat_fans
-    from (
-        select entity_id, user_id, count(*) as active_days
-        -- Hashed, over the window's rows: grouped by (entity_id, user_id) the planner read the index of that
-        -- name in order, and with it every fan-day of the history (activity_date is its last column).
-        from (
-            select distinct entity_id, user_id, activity_date
-            from {{ ref('int_artist_fans_daily') }}
-            where {{ in_window('activity_date', as_of_date, window) }}
-        ) as fan_active_days
-        group by entity_id, user_id
-    ) as fan_days
-    group by entity_id
-    {%- endif %}
-
-),
-
 {% endfor -%}
 
 tags as (
@@ -94,12 +61,11 @@ tags as (
 
 ),
 
-repeat_fans as materialized (
+repeat_fans as (
 
-    {% for window in partition_windows() -%}
-    {%- if not loop.first %} union all {% endif %}
-    select * from fans_{{ loop.index }}
-    {% endfor %}
+    select "window", entity_id, unique_fans, repeat_fans
+    from {{ ref('coliseum_artist_fans') }}
+    where {{ partition_windows_filter() }}
 
 ),
 
