@@ -61,7 +61,7 @@ tags as (
 
 ),
 
-repeat_fans as (
+fans as (
 
     select "window", entity_id, unique_fans, repeat_fans
     from {{ ref('coliseum_artist_fans') }}
@@ -110,15 +110,15 @@ final as (
         {%- endfor %}
         round(genre_shares.genre_diversity_score, 4) as genre_diversity_score,
         coalesce(genre_shares.genres, 0) as genres,
-        round(repeat_fans.repeat_fans::numeric / repeat_fans.unique_fans, 4) as repeat_engagement_rate,
-        repeat_fans.repeat_fans,
-        repeat_fans.unique_fans,
+        round(fans.repeat_fans::numeric / fans.unique_fans, 4) as repeat_engagement_rate,
+        fans.repeat_fans,
+        fans.unique_fans,
         places.geographic_reach,
         coalesce(places.cities, 0) as cities
     from domains
-    inner join repeat_fans
-        on repeat_fans."window" = domains."window"
-        and repeat_fans.entity_id = domains.entity_id
+    inner join fans
+        on fans."window" = domains."window"
+        and fans.entity_id = domains.entity_id
     left join genre_shares
         on genre_shares."window" = domains."window"
         and genre_shares.entity_id = domains.entity_id
