@@ -140,6 +140,14 @@ def test_rank_gap_fails_the_window_dbt_test(database, built, tmp_path):
             "gx_strength_suite",
         ),
         (
+            # All time is reconciled with the running totals as of the date, not a sum of the history.
+            "coliseum_domain_strength",
+            "event_count = event_count + 1",
+            "as_of_date = %s and \"window\" = 'alltime' and domain = 'A'",
+            "entity_id",
+            "gx_strength_suite",
+        ),
+        (
             "artist_revenue_summary",
             "gross_cents = gross_cents + 100, net_cents = net_cents + 100",
             "as_of_date = %s and \"window\" = 'alltime'",
@@ -161,6 +169,34 @@ def test_window_mart_that_differs_from_its_sources_blocks_publish(database, buil
         execute_plan(
             database.settings, PLAN[1:2], D, database.instance, log=quiet
         )  # rebuild the windows from the rollups
+
+
+def test_a_running_total_that_does_not_add_its_day_fails_its_increments_test(database, built, tmp_path):
+    # What makes the all-time reconciliation above sound: each totals row, when built, adds exactly its day.
+    artist = corrupt_one_row(
+        database,
+        "int_artist_domain_totals",
+        "strength = strength + 1",
+        "activity_date = %s and domain = 'T'",
+        "entity_id",
+    )
+    try:
+        day_vars = daily_vars(D, D + timedelta(days=1), "test", database.settings)
+        tests = dbt_test(database, "int_artist_domain_totals,test_name:running_totals_increments", day_vars, tmp_path)
+        by_daily = {next(n for n in t.node.depends_on.nodes if "daily" in n): t for t in tests}
+        strength = by_daily["model.coliseum.int_artist_domain_daily"]
+        fans = by_daily["model.coliseum.int_artist_domain_new_fans_daily"]
+        assert (strength.status, strength.failures) == ("fail", 1)
+        assert (fans.status, fans.failures) == ("pass", 0)
+        [row] = failing_rows(database, strength)
+        assert (str(row[0]), row[1], str(row[2])) == (artist, "T", D.isoformat())
+    finally:
+        with database.connect() as conn:
+            conn.execute(
+                "update coliseum.int_artist_domain_totals set strength = strength - 1 "
+                "where entity_id = %s and domain = 'T' and activity_date = %s",
+                (artist, D),
+            )
 
 
 def test_transactions_that_differ_from_the_staged_payments_fail_the_daily_test(database, built, tmp_path):

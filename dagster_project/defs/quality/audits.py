@@ -141,10 +141,22 @@ def _result(check: str, asset: AssetKey, blocking: bool, failures: list[dict], s
     )
 
 
-def window_bounds_sql(as_of: date) -> str:
-    """Each window and its first day as of `as_of`, as a SQL relation `w("window", window_start)`."""
-    rows = ", ".join(
-        f"('{window}', " + ("'-infinity'::date" if start is None else f"'{start.isoformat()}'::date") + ")"
-        for window, start in ((w, window_start(as_of, w)) for w in WINDOWS)
-    )
-    return f'(values {rows}) as w("window", window_start)'
+def window_placeholders(as_of: date) -> dict[str, str]:
+    """The suites' window placeholders as of `as_of`: `windows`, each window and its first day as a SQL relation
+    `w("window", window_start)` (-infinity for all time); `bounded_windows`, the same for the windows with a first
+    day; `bounded_since`, the earliest of those days (a literal bound, so a suite reads those days by index)."""
+    starts = {window: window_start(as_of, window) for window in WINDOWS}
+    bounded = {window: start for window, start in starts.items() if start is not None}
+
+    def relation(windows: dict[str, date | None]) -> str:
+        rows = ", ".join(
+            f"('{window}', " + ("'-infinity'::date" if start is None else f"'{start.isoformat()}'::date") + ")"
+            for window, start in windows.items()
+        )
+        return f'(values {rows}) as w("window", window_start)'
+
+    return {
+        "windows": relation(starts),
+        "bounded_windows": relation(bounded),
+        "bounded_since": min(bounded.values()).isoformat(),
+    }

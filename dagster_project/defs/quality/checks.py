@@ -193,7 +193,7 @@ def candidate_suite_check(name: str, suite: str, table: str, description: str) -
             suite,
             f"publication {publication_id}",
             f"select * from {settings.build_schema}.{table} where publication_id = {publication_id}",
-            placeholders={"as_of_date": as_of.isoformat(), "windows": audits.window_bounds_sql(as_of)},
+            placeholders={"as_of_date": as_of.isoformat(), **audits.window_placeholders(as_of)},
             run_name=context.run.run_id,
         )
         return finish(context, coliseum, suite_result(name, CANDIDATE_KEY.to_user_string(), run), [as_of], run, False)
