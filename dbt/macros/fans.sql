@@ -2,20 +2,22 @@
     new_fans counts the keys whose first active day it is, new_repeat_fans those whose second. Summed up to
     D they give the all-time unique and repeat fans as of D, so an all-time window reads one row per artist
     and day instead of every fan of the history.
+    `fan_days`/`condition`: another model of a user's active days and the rows of it that count (the paying
+    fans of int_treasury_transactions); it needs an index led by group_columns, user_id and activity_date.
     Rebuilds every day from the partition start on (partition_open_ended): a late day can move a fan's first
     day later or earlier. The days before the start cost one index probe per key seen since the start. -#}
-{% macro new_fans_daily(group_columns) %}
+{% macro new_fans_daily(group_columns, fan_days='int_artist_fans_daily', condition='true') %}
 {%- set start_date = run_value('start_date') -%}
 {%- set keys = group_columns + ['user_id'] -%}
 
 with recent as (
 
     select {{ keys | join(', ') }}, activity_date
-    from {{ ref('int_artist_fans_daily') }}
-    where {{ partition_days_filter(open_ended=true) }}
+    from {{ ref(fan_days) }}
+    where {{ partition_days_filter(open_ended=true) }} and ({{ condition }})
     {#- int_artist_fans_daily is unique per artist x domain x fan x day: only coarser keys need grouping
         (a group by of every fan-day of the history was a fifth of this model's first build). #}
-    {%- if keys | sort | list != ['domain', 'entity_id', 'user_id'] %}
+    {%- if fan_days != 'int_artist_fans_daily' or keys | sort | list != ['domain', 'entity_id', 'user_id'] %}
     group by {{ keys | join(', ') }}, activity_date
     {%- endif %}
 
@@ -36,9 +38,10 @@ earlier as (
     from fan_keys
     cross join lateral (
         select distinct fans.activity_date
-        from {{ ref('int_artist_fans_daily') }} as fans
+        from {{ ref(fan_days) }} as fans
         where {% for key in keys %}fans.{{ key }} = fan_keys.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
           and fans.activity_date < '{{ start_date }}'::date
+          and ({{ condition }})
         order by fans.activity_date
         limit 2
     ) as prior

@@ -9,12 +9,13 @@
     re-emits that row with its new valid_until; the replace_partition strategy swaps it by unique_key.
     Keys are never null (an equality probe could not find a null key's earlier totals).
     `latest`: columns taken from each day's own row, not summed (a last event time, the parameters used).
+    `extremes`: columns kept as their running min or max ({'first_sale_at': 'min'}) instead of summed.
     `scope`: a query of the keys this build rebuilds (the model's partition_scope); without it, every key active
     from the start on. Keys out of scope keep their rows untouched, `daily` must hold only keys in scope. -#}
-{% macro running_totals(daily, keys, measures, latest=[], scope=none) %}
+{% macro running_totals(daily, keys, measures, latest=[], scope=none, extremes={}) %}
 {%- set start_date = run_value('start_date') -%}
 {%- set key_list = keys | join(', ') -%}
-{%- set columns = (measures + latest) | join(', ') -%}
+{%- set columns = (measures + (extremes | list) + latest) | join(', ') -%}
 
 day_keys as (
 
@@ -87,6 +88,9 @@ rebuilt as (
         {{ key_list }},
         {%- for measure in measures %}
         sum({{ measure }}) over keyed_days as {{ measure }},
+        {%- endfor %}
+        {%- for column, aggregate in extremes.items() %}
+        {{ aggregate }}({{ column }}) over keyed_days as {{ column }},
         {%- endfor %}
         {%- for column in latest %}
         {{ column }},

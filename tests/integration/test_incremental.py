@@ -26,6 +26,7 @@ RUNNING_TOTALS = {
     "int_artist_domain_totals": "entity_id, domain, activity_date",
     "int_artist_totals": "entity_id, activity_date",
     "int_artist_tag_totals": "entity_id, tag_kind, tag, activity_date",
+    "int_artist_revenue_totals": "artist_id, currency, activity_date",
     "int_user_dna_totals": "user_id, activity_date",
 }
 

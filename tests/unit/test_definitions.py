@@ -85,6 +85,13 @@ def test_lineage_from_passport_entries_to_each_board(defs):
         AssetKey(["coliseum", "int_artist_totals"]),
         AssetKey(["coliseum", "int_artist_domain_totals"]),
     } <= graph.get(fans).parent_keys
+    # The all-time revenue from its running totals, which add the days' revenue and first payments.
+    revenue_totals = AssetKey(["coliseum", "int_artist_revenue_totals"])
+    assert revenue_totals in graph.get(AssetKey(["coliseum", "artist_revenue_summary"])).parent_keys
+    assert {
+        AssetKey(["coliseum", "int_artist_revenue_daily"]),
+        AssetKey(["coliseum", "int_artist_new_payers_daily"]),
+    } <= graph.get(revenue_totals).parent_keys
     for name in BOARD_NAMES:
         assert chain[-1] in graph.get(AssetKey(["published", name])).parent_keys
     assert len(BOARD_NAMES) == 12

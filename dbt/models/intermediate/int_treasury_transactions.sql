@@ -1,8 +1,14 @@
 {{
   config(
-    indexes=[{'columns': ['activity_date']}, {'columns': ['passport_entry_id']}],
+    indexes=[
+      {'columns': ['activity_date']},
+      {'columns': ['passport_entry_id']},
+      {'columns': ['artist_id', 'currency', 'user_id', 'activity_date']},
+    ],
   )
 }}
+{#- The (artist_id, currency, user_id, activity_date) index serves int_artist_new_payers_daily's probes of a
+    paying fan's earlier payment days. -#}
 {#- One row per valid treasury entry of the partition, resolved for revenue. A payment counts when its own
     status is completed. Each payment is reversed at most once over the whole log, by its earliest valid
     refund (created_at, id): a completed refund, in the payment's currency, of a completed payment dated at

@@ -9,38 +9,45 @@
     are pending or failed are excluded from the money and counted. -#}
 
 {% call(window) union_windows() %}
-    with transactions as (
+    with profiles as (
+
+        select artist_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
+
+    ),
+
+    {% if window_days(window) is none -%}
+    -- All time: one row per artist and currency of the running totals as of the date, not every transaction.
+    per_artist as (
+
+        select
+            artist_id,
+            currency,
+            {%- for measure in revenue_sums() + ['paying_fans'] %}
+            {{ measure }}::bigint as {{ measure }},
+            {%- endfor %}
+            first_sale_at,
+            last_sale_at
+        from {{ as_of_totals(ref('int_artist_revenue_totals'), as_of_date) }} as as_of
+
+    ),
+    {%- else -%}
+    transactions as (
 
         select * from {{ ref('int_treasury_transactions') }}
         where {{ in_window('activity_date', as_of_date, window) }}
 
     ),
 
-    profiles as (
-
-        select artist_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
-
-    ),
-
     per_artist as (
 
         select
-            artist_id,
-            currency,
-            coalesce(sum(amount_cents) filter (where kind = 'payment' and counted), 0)::bigint as gross_cents,
-            sum(reversed_cents)::bigint as refunds_cents,
-            count(*) filter (where kind = 'payment' and counted) as completed_transactions,
-            count(*) filter (where kind = 'refund' and counted) as refunded_transactions,
-            count(*) filter (where kind = 'payment' and status = 'pending') as pending_transactions,
-            count(*) filter (where kind = 'payment' and status = 'failed') as failed_transactions,
-            count(*) filter (where kind = 'payment' and not counted) as excluded_transactions,
-            count(distinct user_id) filter (where kind = 'payment' and counted) as paying_fans,
-            min(created_at) filter (where kind = 'payment' and counted) as first_sale_at,
-            max(created_at) filter (where kind = 'payment' and counted) as last_sale_at
+            {{ revenue_measures() | indent(8) }},
+            count(distinct user_id) filter (where kind = 'payment' and counted) as paying_fans
         from transactions
         group by artist_id, currency
 
     ),
+    {%- endif %}
 
     final as (
 
