@@ -14,13 +14,6 @@
 
     ),
 
-    fans as (
-
-        select * from {{ ref('coliseum_artist_fans') }}
-        where as_of_date = '{{ as_of_date }}'::date and "window" = '{{ window }}'
-
-    ),
-
     final as (
 
         select
@@ -37,7 +30,15 @@
                 {%- endfor %}
             end as unique_fans
         from strength
-        inner join fans on fans.entity_id = strength.entity_id
+        -- One probe of the (as_of_date, window, entity_id) index per row: a join of the two relations just built
+        -- is planned from stale statistics (a few rows each) as a nested loop over both.
+        cross join lateral (
+            select * from {{ ref('coliseum_artist_fans') }} as artist_fans
+            where artist_fans.as_of_date = '{{ as_of_date }}'::date
+              and artist_fans."window" = '{{ window }}'
+              and artist_fans.entity_id = strength.entity_id
+            limit 1
+        ) as fans
 
     )
 

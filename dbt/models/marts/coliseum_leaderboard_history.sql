@@ -7,6 +7,11 @@
 {%- set previous_date = modules.datetime.date.fromisoformat(as_of_date) - modules.datetime.timedelta(days=1) if execute else as_of_date -%}
 {#- Every board of every as-of date; the publish step copies one as-of date into the published relations. -#}
 
+{#- No join between this build's relations: the planner sees a new as-of date and the days just built through
+    stale statistics (a few rows), and its nested loops compared every board row of D with every one of D-1
+    (13.7 s at 10M events and 5,000 artists, against 0.04 s at 500). D and D-1 are ranked in one pass and paired
+    by grouping; the profile is one probe of its primary key per row. -#}
+
 with strength as (
 
     select * from {{ ref('coliseum_domain_strength') }}
@@ -14,62 +19,81 @@ with strength as (
 
 ),
 
-profiles as (
+-- The artist's rank on the same board at D-1, ranked from the same log state as D (the daily rollups and
+-- running totals as of D-1), never read from a stored D-1 partition that may be stale or missing.
+boards as (
 
-    select artist_id::text as entity_id, artist_name from {{ ref('stg_passport__artist_profiles') }}
+    select "window", domain, entity_id, strength, event_count, unique_fans, true as on_as_of_date
+    from strength
+    {%- for window in partition_windows() %}
+
+    union all
+
+    select
+        '{{ window }}'::text as "window",
+        domain,
+        entity_id,
+        strength,
+        null::bigint as event_count,
+        null::bigint as unique_fans,
+        false as on_as_of_date
+    from {{ window_strength(previous_date, window) }} as day_before
+    {%- endfor %}
 
 ),
 
 ranked as (
 
     select
-        strength.*,
+        boards.*,
         -- Competition rank (1, 2, 2, 4); ties are listed by entity_id when read.
-        rank() over (partition by strength."window", strength.domain order by strength.strength desc) as rank
-    from strength
+        rank() over (
+            partition by boards.on_as_of_date, boards."window", boards.domain order by boards.strength desc
+        ) as rank
+    from boards
 
 ),
 
--- The artist's rank on the same board at D-1, ranked from the same log state as D (the daily rollups and
--- running totals as of D-1), never read from a stored D-1 partition that may be stale or missing.
-previous as (
+paired as (
 
-    {% for window in partition_windows() -%}
-    {%- if not loop.first %}
-    union all
-    {% endif -%}
     select
-        '{{ window }}'::text as "window",
+        "window",
         domain,
         entity_id,
-        rank() over (partition by domain order by strength desc) as previous_rank
-    from {{ window_strength(previous_date, window) }} as day_before
-    {%- endfor %}
+        max(rank) filter (where on_as_of_date) as rank,
+        max(rank) filter (where not on_as_of_date) as previous_rank,
+        max(strength) filter (where on_as_of_date) as score,
+        max(event_count) filter (where on_as_of_date) as event_count,
+        max(unique_fans) filter (where on_as_of_date) as unique_fans
+    from ranked
+    group by "window", domain, entity_id
+    having bool_or(on_as_of_date)
 
 ),
 
 final as (
 
     select
-        ranked.as_of_date,
-        ranked."window",
-        ranked.domain,
-        ranked.rank,
-        ranked.entity_id,
+        '{{ as_of_date }}'::date as as_of_date,
+        paired."window",
+        paired.domain,
+        paired.rank,
+        paired.entity_id,
         -- The old inner join dropped artists without a profile; they are ranked under a fallback name.
-        {{ artist_display_name('profiles.artist_name', 'ranked.entity_id') }} as artist_name,
-        profiles.entity_id is null as missing_profile,
-        ranked.strength as score,
-        ranked.event_count,
-        ranked.unique_fans,
-        previous.previous_rank,
-        previous.previous_rank - ranked.rank as rank_change
-    from ranked
-    left join profiles on profiles.entity_id = ranked.entity_id::text
-    left join previous
-        on previous."window" = ranked."window"
-        and previous.domain = ranked.domain
-        and previous.entity_id = ranked.entity_id
+        {{ artist_display_name('profile.artist_name', 'paired.entity_id') }} as artist_name,
+        profile.artist_id is null as missing_profile,
+        paired.score,
+        paired.event_count,
+        paired.unique_fans,
+        paired.previous_rank,
+        paired.previous_rank - paired.rank as rank_change
+    from paired
+    left join lateral (
+        select profiles.artist_id, profiles.artist_name
+        from {{ ref('stg_passport__artist_profiles') }} as profiles
+        where profiles.artist_id = paired.entity_id
+        limit 1
+    ) as profile on true
 
 )
 
