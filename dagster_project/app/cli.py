@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import psycopg
 from psycopg import sql
@@ -35,6 +35,9 @@ from dagster_project.settings import (
     environment,
     write_home_settings,
 )
+
+if TYPE_CHECKING:
+    from dagster_dbt import DbtCliInvocation
 
 DEMO_EVENTS, DEMO_DAYS, DEMO_SEED, DEMO_BAD_ROWS = 200_000, 45, 42, 12
 HEARTBEAT_SECONDS = 5.0
@@ -260,6 +263,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         progress("connecting to the database")
         url = database_url(settings)
         init_db(url, settings)
+        # dbt parses in its own process while the demo loads (its profile does not depend on the demo).
+        parsing = _start_manifest(settings)
         if _log_is_empty(url, settings):
             progress(f"empty log: loading a demo dataset ({DEMO_EVENTS} entries over {DEMO_DAYS} days)")
             with connect(url) as conn:
@@ -272,8 +277,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             write_home_settings(settings.home, start, "the demo's partitions start where its data starts")
             settings = Settings.from_env()  # the edge again: the CLI's own settings, now with the home's
             progress(f"loaded {demo.events} entries ({demo.first_day}..{demo.last_day})")
-        progress("preparing the dbt manifest")
-        _ensure_manifest(settings)
+        if parsing is not None:
+            progress("preparing the dbt manifest")
+            parsing.wait()
         progress(f"running the nightly plan for {dates[0]}..{dates[-1]}")
         share_dagster_home(settings)
         instance = dagster_instance(settings)
@@ -289,6 +295,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print("\n" + summary.line())
     _send_alerts(url, settings, instance, summary.run_ids)
     return 0
+
+
+def _start_manifest(settings: Settings) -> DbtCliInvocation | None:
+    from dagster_project.defs.dbt.project import start_manifest
+    from dagster_project.defs.resources import build_resources
+
+    return start_manifest(build_resources(settings)["dbt"])
 
 
 def _ensure_manifest(settings: Settings) -> None:
@@ -394,7 +407,9 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         str(args.port),
     ]
     docs = _serve_data_docs(settings)
-    child = subprocess.Popen(command, env=env)
+    # `dagster dev` takes DAGSTER_HOME from a .env in its working directory over the environment, and a
+    # checkout's .env names the checkout's own home: started in this home's DAGSTER_HOME, it shows this home.
+    child = subprocess.Popen(command, env=env, cwd=settings.dagster_home)
     # SIGTERM (a service manager, a test) would end this process alone and leave `dagster dev`, its webserver,
     # daemon and code servers running: pass it on, and wait for them to shut down.
     signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, RunRequest
 from psycopg import sql
@@ -60,9 +61,17 @@ def definitions(settings: Settings) -> Definitions:
     return build_defs(settings)
 
 
-# A new DAGSTER_HOME gets this dagster.yaml (an existing one is the operator's): local storage, as without one,
-# and no telemetry, whose first-run banner would otherwise open every new home's first command.
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
+def dagster_yaml(dagster_home: Path) -> str:
+    """A new DAGSTER_HOME's dagster.yaml (an existing one is the operator's): local storage in the home, as
+    without one, but the event log without an fsync per event (app/event_log.py), and no telemetry, whose
+    first-run banner would otherwise open every new home's first command."""
+    return (
+        "telemetry:\n  enabled: false\n"
+        "event_log_storage:\n"
+        "  module: dagster_project.app.event_log\n"
+        "  class: ColiseumSqliteEventLogStorage\n"
+        f"  config:\n    base_dir: {json.dumps(str(dagster_home / 'history' / 'runs'))}\n"
+    )
 
 
 def dagster_instance(settings: Settings) -> DagsterInstance:
@@ -70,7 +79,7 @@ def dagster_instance(settings: Settings) -> DagsterInstance:
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        config.write_text(dagster_yaml(settings.dagster_home))
     return DagsterInstance.from_config(str(settings.dagster_home))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliInvocation, DbtProject
 
 from dagster_project.settings import DBT_PROJECT_DIR
 
@@ -27,9 +27,15 @@ def manifest_is_current() -> bool:
     return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(coliseum_dbt.project_dir)
 
 
+def start_manifest(dbt) -> DbtCliInvocation | None:
+    """Start `dbt parse` (through the given dbt resource: the run's profile) when the manifest is missing or
+    older than the dbt sources, in its own process: the caller may work meanwhile and `wait()` for it."""
+    return None if manifest_is_current() else dbt.cli(["parse", "--quiet"], target_path=coliseum_dbt.target_path)
+
+
 def ensure_manifest(dbt) -> Path:
-    """Run `dbt parse` (through the given dbt resource: the run's profile) when the manifest is missing or
-    older than the dbt sources; return its path."""
-    if not manifest_is_current():
-        dbt.cli(["parse", "--quiet"], target_path=coliseum_dbt.target_path).wait()
+    """`start_manifest` and wait for it; return the manifest's path."""
+    parsing = start_manifest(dbt)
+    if parsing is not None:
+        parsing.wait()
     return coliseum_dbt.manifest_path
