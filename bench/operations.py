@@ -270,7 +270,7 @@ def measure_full_rebuild(
     url: str, settings: Settings, repeats: int, as_of: date, history: dict[str, Any], work: Path, log: Log
 ) -> tuple[dict[str, Any], DagsterInstance]:
     """run_pipeline from an empty state (fresh Dagster instance each time); returns the last instance."""
-    from dagster_project.app.runner import run_pipeline
+    from dagster_project.app.runner import instance_at, run_pipeline
 
     history_events = history["events"]
     history_days = (date.fromisoformat(history["last_day"]) - date.fromisoformat(history["first_day"])).days + 1
@@ -280,7 +280,7 @@ def measure_full_rebuild(
         if instance is not None:
             instance.dispose()
         reset_pipeline(url, settings)
-        instance = DagsterInstance.local_temp(tempfile.mkdtemp(prefix="full-", dir=work))
+        instance = instance_at(Path(tempfile.mkdtemp(prefix="full-", dir=work)))  # as the CLI's (dagster.yaml)
         started_wall, started = time.time(), time.perf_counter()
         summary = run_pipeline(settings, [as_of], instance, log=lambda _line: None)
         totals.append(time.perf_counter() - started)

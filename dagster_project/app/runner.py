@@ -74,13 +74,18 @@ def dagster_yaml(dagster_home: Path) -> str:
     )
 
 
+def instance_at(dagster_home: Path) -> DagsterInstance:
+    """The instance in `dagster_home`, given `dagster_yaml` when it has none."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(dagster_yaml(dagster_home))
+    return DagsterInstance.from_config(str(dagster_home))
+
+
 def dagster_instance(settings: Settings) -> DagsterInstance:
     """The instance in the settings' DAGSTER_HOME, shared with `coliseum ui` and `dagster dev`."""
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(dagster_yaml(settings.dagster_home))
-    return DagsterInstance.from_config(str(settings.dagster_home))
+    return instance_at(settings.dagster_home)
 
 
 def execute_plan(
