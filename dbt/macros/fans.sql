@@ -1,12 +1,14 @@
-{#- New fans per day for a fan key (artist x fan, or artist x domain x fan), from int_artist_fans_daily:
+{#- New fans per day for a fan key (artist x fan, or artist x domain x fan), from the fan-days `fan_days`:
     new_fans counts the keys whose first active day it is, new_repeat_fans those whose second. Summed up to
     D they give the all-time unique and repeat fans as of D, so an all-time window reads one row per artist
     and day instead of every fan of the history.
-    `fan_days`/`condition`: another model of a user's active days and the rows of it that count (the paying
-    fans of int_treasury_transactions); it needs an index led by group_columns, user_id and activity_date.
+    `fan_days` needs an index led by group_columns, user_id and activity_date; `unique_per_day`: it holds one
+    row per key and day already (int_artist_fan_days for artists, int_artist_fans_daily for artist x domain),
+    so nothing is grouped (a group by of every fan-day of the history was a fifth of a first build).
+    `condition`: the rows of fan_days that count (the paying fans of int_treasury_transactions).
     Rebuilds every day from the partition start on (partition_open_ended): a late day can move a fan's first
     day later or earlier. The days before the start cost one index probe per key seen since the start. -#}
-{% macro new_fans_daily(group_columns, fan_days='int_artist_fans_daily', condition='true') %}
+{% macro new_fans_daily(group_columns, fan_days, unique_per_day=false, condition='true') %}
 {%- set start_date = run_value('start_date') -%}
 {%- set keys = group_columns + ['user_id'] -%}
 
@@ -15,9 +17,7 @@ with recent as (
     select {{ keys | join(', ') }}, activity_date
     from {{ ref(fan_days) }}
     where {{ partition_days_filter(open_ended=true) }} and ({{ condition }})
-    {#- int_artist_fans_daily is unique per artist x domain x fan x day: only coarser keys need grouping
-        (a group by of every fan-day of the history was a fifth of this model's first build). #}
-    {%- if fan_days != 'int_artist_fans_daily' or keys | sort | list != ['domain', 'entity_id', 'user_id'] %}
+    {%- if not unique_per_day %}
     group by {{ keys | join(', ') }}, activity_date
     {%- endif %}
 

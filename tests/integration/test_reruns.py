@@ -23,6 +23,7 @@ BUILD_TABLES = {
     "coliseum.coliseum_dna_mutations": ("passport_entry_id, domain", ()),
     "coliseum.int_artist_domain_daily": ("activity_date, entity_id, domain", ()),
     "coliseum.int_artist_fans_daily": ("activity_date, entity_id, domain, user_id", ()),
+    "coliseum.int_artist_fan_days": ("activity_date, entity_id, user_id", ()),
     "coliseum.int_artist_new_fans_daily": ("activity_date, entity_id", ()),
     "coliseum.int_artist_domain_new_fans_daily": ("activity_date, entity_id, domain", ()),
     "coliseum.int_artist_domain_totals": ("entity_id, domain, activity_date", ()),

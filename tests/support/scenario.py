@@ -34,11 +34,12 @@ DAILY_ORDER: tuple[str, ...] = (
     "int_treasury_transactions",
     "int_artist_domain_daily",
     "int_artist_fans_daily",
+    "int_artist_fan_days",
     "int_artist_tags_daily",
     "int_artist_new_fans_daily",
     "int_artist_domain_new_fans_daily",
 )
-DAILY_PREFIXES: tuple[tuple[str, ...], ...] = tuple(DAILY_ORDER[:n] for n in (4, 7, 12))
+DAILY_PREFIXES: tuple[tuple[str, ...], ...] = tuple(DAILY_ORDER[:n] for n in (4, 7, 13))
 INTERRUPTIONS = (*(f"daily:{i}" for i in range(len(DAILY_PREFIXES))), "windows", "no_publish")
 
 

@@ -81,7 +81,7 @@ def test_lineage_from_passport_entries_to_each_board(defs):
     assert {AssetKey(["coliseum", "int_artist_domain_totals"]), fans} <= strength_parents
     assert fans in graph.get(AssetKey(["coliseum", "coliseum_artist_dna"])).parent_keys
     assert {
-        AssetKey(["coliseum", "int_artist_fans_daily"]),
+        AssetKey(["coliseum", "int_artist_fan_days"]),
         AssetKey(["coliseum", "int_artist_totals"]),
         AssetKey(["coliseum", "int_artist_domain_totals"]),
     } <= graph.get(fans).parent_keys

@@ -5,4 +5,4 @@
   )
 }}
 {#- Artist x UTC day: fans (any domain) active for the first and for the second time. -#}
-{{ new_fans_daily(['entity_id']) }}
+{{ new_fans_daily(['entity_id'], fan_days='int_artist_fan_days', unique_per_day=true) }}

@@ -46,18 +46,19 @@
 
     ),
     {%- else -%}
-    -- One row per artist and fan of the window (a hash of its fan-days): a fan is a repeat fan when their first
-    -- and last active days in the window differ, and a fan of a domain when any of their days has it.
+    -- One row per artist and fan of the window (a hash of its fan-days, one row per artist, fan and day): a fan
+    -- is a repeat fan when their first and last active days in the window differ, and a fan of a domain when
+    -- any of their days has it.
     fan_windows as (
 
         select
             entity_id,
             user_id,
             min(activity_date) <> max(activity_date) as is_repeat,
-            {%- for domain in ['A', 'T', 'G', 'C'] %}
-            bool_or(domain = '{{ domain }}') as in_{{ domain | lower }}{% if not loop.last %},{% endif %}
+            {%- for domain in ['a', 't', 'g', 'c'] %}
+            bool_or(in_{{ domain }}) as in_{{ domain }}{% if not loop.last %},{% endif %}
             {%- endfor %}
-        from {{ ref('int_artist_fans_daily') }}
+        from {{ ref('int_artist_fan_days') }}
         where {{ in_window('activity_date', as_of_date, window) }}
         group by entity_id, user_id
 
