@@ -102,6 +102,18 @@ def story(database):
     late_fan = log.follow(D1, artist=a0, user=str(uuid.uuid4()))
     mutations_before = published(database, "coliseum_dna_mutations")
     metrics_before = published(database, "coliseum_metrics")
+    with database.connect() as conn:
+        seen["pending_before_night_2"] = pending_days(conn, database.settings, D3)
+    # First killed in its ledger step, between the marks and the record: the entries are processed, the days open.
+    kill_partway(database, D3, "marked", database.instance)
+    with database.connect() as conn:
+        seen["pending_after_marks"] = pending_days(conn, database.settings, D3)
+    first = min(seen["pending_before_night_2"])  # the first daily run of the plan starts on it
+    seen["unmarked_after_marks"] = database.query(
+        "select count(*) from public.passport_entries where coliseum_processed_at is null and created_at >= %s "
+        "and created_at < %s",
+        (at(first, 0), at(first + timedelta(days=1), 0)),
+    )[0][0]
     kill_partway(database, D3, "no_publish", database.instance)
     seen["mutations_unchanged_before_publish"] = published(database, "coliseum_dna_mutations") == mutations_before
     seen["metrics_unchanged_before_publish"] = published(database, "coliseum_metrics") == metrics_before
@@ -148,8 +160,12 @@ def current_publication_date(database):
 
 def test_a_killed_run_is_redone_by_the_next(story, database):
     """Night 1 was killed after staging committed; night 2 before publishing. Each next run equals a full
-    rebuild (asserted in the fixture) and nothing was left unprocessed or half counted."""
+    rebuild (asserted in the fixture) and nothing was left unprocessed or half counted. Night 2 was first
+    killed in its ledger step after the marks: its days stay pending as before, since none was recorded."""
     assert story["night_1_board"], "night 1 published"
+    assert story["unmarked_after_marks"] == 0
+    assert story["pending_after_marks"] == story["pending_before_night_2"]
+    assert story["pending_before_night_2"]
     assert "rebuilt and not audited (killed, failed or still running)" in story["publish_over_open_day"]
     assert database.query(
         "select count(*) from public.passport_entries where coliseum_processed_at is null and created_at < %s",

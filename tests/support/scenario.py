@@ -15,7 +15,8 @@ import psycopg
 from dagster import DagsterInstance
 
 from dagster_project.app.runner import definitions, run_pipeline
-from dagster_project.contract import build_key
+from dagster_project.contract import LEDGER_KEY, build_key
+from dagster_project.defs.nightly.ledger import mark_processed
 from dagster_project.defs.nightly.pending import plan_run
 from dagster_project.defs.nightly.plan import DAILY_JOB, WINDOWS_JOB
 from dagster_project.defs.quality.recompute import recompute
@@ -40,7 +41,7 @@ DAILY_ORDER: tuple[str, ...] = (
     "int_artist_domain_new_fans_daily",
 )
 DAILY_PREFIXES: tuple[tuple[str, ...], ...] = tuple(DAILY_ORDER[:n] for n in (4, 7, 13))
-INTERRUPTIONS = (*(f"daily:{i}" for i in range(len(DAILY_PREFIXES))), "windows", "no_publish")
+INTERRUPTIONS = (*(f"daily:{i}" for i in range(len(DAILY_PREFIXES))), "marked", "windows", "no_publish")
 
 
 def at(day: date, hour: int = 12, minute: int = 0) -> str:
@@ -134,24 +135,34 @@ def run_night(
 def kill_partway(database, as_of: date, interrupt: str, instance: DagsterInstance) -> None:
     """What a kill -9 of the night's run leaves: every model before the cut committed, nothing after it ran (a
     model's own transaction rolls back when killed inside it). `daily:i` cuts the plan's first daily run (the
-    first load, or the oldest late day) after the i-th prefix of models; `windows` lets the daily runs finish
-    and cuts before the windows; `no_publish` cuts after the windows."""
+    first load, or the oldest late day) after the i-th prefix of models; `marked` cuts that run's ledger step
+    after it marked the entries, before it recorded the days (every daily model and check passed); `windows`
+    lets the daily runs finish and cuts before the windows; `no_publish` cuts after the windows."""
     defs = definitions(database.settings)
     with database.connect() as conn:
         plan = plan_run(conn, database.settings, [as_of]).plan
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     stages = [stage for stage in plan if stage[0].job_name == DAILY_JOB]
-    if interrupt.startswith("daily:"):
-        models = DAILY_PREFIXES[int(interrupt.split(":")[1])]
+    if interrupt.startswith("daily:") or interrupt == "marked":
+        job = defs.resolve_job_def(DAILY_JOB)
+        if interrupt == "marked":
+            selection = [key for key in job.asset_layer.selected_asset_keys if key != LEDGER_KEY]
+        else:
+            selection = [build_key(m) for m in DAILY_PREFIXES[int(interrupt.split(":")[1])]]
         step = stages[0][0]
-        defs.resolve_job_def(DAILY_JOB).execute_in_process(
+        result = job.execute_in_process(
             instance=instance,
             partition_key=step.partition_key,
             tags=step.run_tags(),
             run_config=quiet,
             raise_on_error=False,
-            asset_selection=[build_key(m) for m in models],
+            asset_selection=selection,
         )
+        if interrupt == "marked":
+            assert result.success, "the daily models and checks must pass before the ledger marks"
+            first, last = step.partition_range or (step.partition_key, step.partition_key)
+            end = date.fromisoformat(last) + timedelta(days=1)
+            mark_processed(database.url, database.settings, date.fromisoformat(first), end)
         return
     for (step,) in stages:
         defs.resolve_job_def(DAILY_JOB).execute_in_process(
