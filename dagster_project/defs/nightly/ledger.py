@@ -49,12 +49,18 @@ select day::date, %(run_id)s from generate_series(%(start)s::date, %(end)s::date
 on conflict (day) do update set building_run_id = excluded.building_run_id
 """
 
+# One range scan of the mutations' activity_date index per day: as a join of the days with the mutations, the
+# planner (1,000 rows estimated for generate_series) merged them and read the index from the log's first day
+# (0.4 s at 1M events, 3 s at 10M: the nightly ledger's growth with the history).
 RECORD_SQL = """
 insert into {build}.coliseum_daily_ledger (day, building_run_id, run_id, mutations, delta_sum, audited_at)
-select days.day::date, null, %(run_id)s, count(m.passport_entry_id), coalesce(sum(m.effective_delta), 0), now()
+select days.day::date, null, %(run_id)s, counted.mutations, counted.delta_sum, now()
 from generate_series(%(start)s::date, %(end)s::date - 1, interval '1 day') as days (day)
-left join {build}.coliseum_dna_mutations as m on m.activity_date = days.day::date
-group by days.day
+cross join lateral (
+    select count(*) as mutations, coalesce(sum(m.effective_delta), 0) as delta_sum
+    from {build}.coliseum_dna_mutations as m
+    where m.activity_date = days.day::date
+) as counted
 on conflict (day) do update set
     building_run_id = null, run_id = excluded.run_id, mutations = excluded.mutations,
     delta_sum = excluded.delta_sum, audited_at = excluded.audited_at
