@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from itertools import product
 
+import yaml
+
 from dagster_project.contract import (
     BOARD_NAMES,
     BOARDS,
@@ -27,6 +29,9 @@ from dagster_project.settings import PROJECT_ROOT
 
 def test_domains_windows_and_boards():
     assert DOMAINS == ("A", "T", "G", "C")
+    # dbt's one list of the domains (macros/domains.sql) is the contract's.
+    project = yaml.safe_load((PROJECT_ROOT / "dbt" / "dbt_project.yml").read_text())
+    assert tuple(project["vars"]["domains"]) == DOMAINS
     assert WINDOWS == ("7d", "30d", "alltime")
     assert tuple(product(DOMAINS, WINDOWS)) == BOARDS
     assert BOARD_NAMES[0] == board_name("A", "7d") == "coliseum_leaderboard_a_7d"

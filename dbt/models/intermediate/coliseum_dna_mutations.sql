@@ -57,7 +57,7 @@ unpivoted as (
         scored.activity_date
     from scored
     cross join lateral (
-        values ('A', scored.weight_a), ('T', scored.weight_t), ('G', scored.weight_g), ('C', scored.weight_c)
+        values {% for domain in domains() %}('{{ domain }}', scored.weight_{{ domain | lower }}){% if not loop.last %}, {% endif %}{% endfor %}
     ) as domains (domain, weight)
 
 ),

@@ -7,8 +7,9 @@
     int_artist_fans_daily without the domain (a fan-day has 3.5 domain rows at 1M), so a window's fans and an
     artist's new fans read a third of the rows. Both roll up the same mutations of the day. -#}
 
-{{ mutations_rollup(
-    keys=['activity_date', 'entity_id', 'user_id'],
-    measures=["bool_or(domain = 'A') as in_a", "bool_or(domain = 'T') as in_t",
-              "bool_or(domain = 'G') as in_g", "bool_or(domain = 'C') as in_c"],
-) }}
+{%- set measures = [] -%}
+{%- for domain in domains() -%}
+  {%- do measures.append("bool_or(domain = '" ~ domain ~ "') as in_" ~ domain | lower) -%}
+{%- endfor %}
+
+{{ mutations_rollup(keys=['activity_date', 'entity_id', 'user_id'], measures=measures) }}

@@ -75,10 +75,10 @@ daily as (
     select
         entries.activity_date,
         entries.user_id,
-        {%- for domain in ['a', 't', 'g', 'c'] %}
+        {%- for domain in domains(lower=true) %}
         round(sum(entries.delta_{{ domain }}) * day_scales.scale, 8) as scaled_{{ domain }},
         {%- endfor %}
-        {%- for domain in ['a', 't', 'g', 'c'] %}
+        {%- for domain in domains(lower=true) %}
         sum(entries.delta_{{ domain }}) as influence_{{ domain }},
         {%- endfor %}
         count(*)::bigint as events_counted,

@@ -26,7 +26,7 @@ scored as (
     cross join lateral (
         select
             count(*) as mutations,
-            {%- for domain in ['A', 'T', 'G', 'C'] %}
+            {%- for domain in domains() %}
             coalesce(sum(mutations.effective_delta) filter (where mutations.domain = '{{ domain }}'), 0)
                 as delta_{{ domain | lower }}{% if not loop.last %},{% endif %}
             {%- endfor %}
@@ -60,7 +60,7 @@ final as (
         {%- for column in ['weight_version', 'base_intensity', 'weight_a', 'weight_t', 'weight_g', 'weight_c'] %}
         weights.{{ column }},
         {%- endfor %}
-        {%- for domain in ['a', 't', 'g', 'c'] %}
+        {%- for domain in domains(lower=true) %}
         entries.delta_{{ domain }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from scored as entries

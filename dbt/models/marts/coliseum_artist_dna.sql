@@ -24,7 +24,7 @@ domains as (
     select
         "window",
         entity_id,
-        {%- for domain in ['A', 'T', 'G', 'C'] %}
+        {%- for domain in domains() %}
         max(score) filter (where domain = '{{ domain }}') as strength_{{ domain | lower }},
         max(rank) filter (where domain = '{{ domain }}') as rank_{{ domain | lower }},
         {%- endfor %}
@@ -104,7 +104,7 @@ final as (
         domains."window",
         domains.entity_id,
         domains.artist_name,
-        {%- for domain in ['a', 't', 'g', 'c'] %}
+        {%- for domain in domains(lower=true) %}
         domains.strength_{{ domain }},
         domains.rank_{{ domain }},
         {%- endfor %}

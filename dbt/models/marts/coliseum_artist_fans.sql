@@ -24,7 +24,7 @@
 
         select
             entity_id,
-            {%- for domain in ['A', 'T', 'G', 'C'] %}
+            {%- for domain in domains() %}
             coalesce(max(unique_fans) filter (where domain = '{{ domain }}'), 0)::bigint as unique_fans_{{ domain | lower }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         from {{ as_of_totals(ref('int_artist_domain_totals'), as_of_date) }} as as_of
@@ -38,7 +38,7 @@
             artist_totals.entity_id,
             artist_totals.unique_fans,
             artist_totals.repeat_fans,
-            {%- for domain in ['a', 't', 'g', 'c'] %}
+            {%- for domain in domains(lower=true) %}
             coalesce(domain_totals.unique_fans_{{ domain }}, 0) as unique_fans_{{ domain }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         from artist_totals
@@ -55,7 +55,7 @@
             entity_id,
             user_id,
             min(activity_date) <> max(activity_date) as is_repeat,
-            {%- for domain in ['a', 't', 'g', 'c'] %}
+            {%- for domain in domains(lower=true) %}
             bool_or(in_{{ domain }}) as in_{{ domain }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         from {{ ref('int_artist_fan_days') }}
@@ -70,7 +70,7 @@
             entity_id,
             count(*) as unique_fans,
             count(*) filter (where is_repeat) as repeat_fans,
-            {%- for domain in ['a', 't', 'g', 'c'] %}
+            {%- for domain in domains(lower=true) %}
             count(*) filter (where in_{{ domain }}) as unique_fans_{{ domain }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         from fan_windows
@@ -87,7 +87,7 @@
             entity_id,
             unique_fans,
             repeat_fans,
-            {%- for domain in ['a', 't', 'g', 'c'] %}
+            {%- for domain in domains(lower=true) %}
             unique_fans_{{ domain }}{% if not loop.last %},{% endif %}
             {%- endfor %}
         from fans

@@ -25,7 +25,7 @@
             strength.event_count,
             -- The artist's fans in this domain (a strength row without them fails the GX suite's unique_fans >= 1).
             case strength.domain
-                {%- for domain in ['A', 'T', 'G', 'C'] %}
+                {%- for domain in domains() %}
                 when '{{ domain }}' then fans.unique_fans_{{ domain | lower }}
                 {%- endfor %}
             end as unique_fans

@@ -12,7 +12,7 @@ stepped as (
 
     select
         rebuilt.*,
-        {%- for domain in ['a', 't', 'g', 'c'] %}
+        {%- for domain in domains(lower=true) %}
         rebuilt.influence_{{ domain }} - coalesce(previous.influence_{{ domain }}, 0) as added_{{ domain }},
         {%- endfor %}
         rebuilt.events_counted - coalesce(previous.events_counted, 0) as added_events,
@@ -32,7 +32,7 @@ days as (
     select
         user_id,
         activity_date,
-        {%- for domain in ['a', 't', 'g', 'c'] %}
+        {%- for domain in domains(lower=true) %}
         sum(delta_{{ domain }}) as delta_{{ domain }},
         {%- endfor %}
         count(*) as events
@@ -52,7 +52,7 @@ full join days on days.user_id = stepped.user_id and days.activity_date = steppe
 where stepped.user_id is null
    or days.user_id is null
    or stepped.added_events <> days.events
-   {%- for domain in ['a', 't', 'g', 'c'] %}
+   {%- for domain in domains(lower=true) %}
    or stepped.added_{{ domain }} <> days.delta_{{ domain }}
    {%- endfor %}
    or stepped.half_life_days <> coalesce(stepped.previous_half_life_days, stepped.half_life_days)
