@@ -2,9 +2,10 @@
     new_fans counts the keys whose first active day it is, new_repeat_fans those whose second. Summed up to
     D they give the all-time unique and repeat fans as of D, so an all-time window reads one row per artist
     and day instead of every fan of the history.
-    `fan_days` needs an index led by group_columns, user_id and activity_date; `unique_per_day`: it holds one
-    row per key and day already (int_artist_fan_days for artists, int_artist_fans_daily for artist x domain),
-    so nothing is grouped (a group by of every fan-day of the history was a fifth of a first build).
+    `fan_days` needs an index on group_columns (but a domain, which the view filters), user_id, activity_date;
+    `unique_per_day`: it holds one row per key and day already (int_artist_fan_days for artists, the view
+    int_artist_fans_daily over it for artist x domain), so nothing is grouped (a group by of every fan-day of
+    the history was a fifth of a first build).
     `condition`: the rows of fan_days that count (the paying fans of int_treasury_transactions).
     Rebuilds every day from the partition start on (partition_open_ended): a late day can move a fan's first
     day later or earlier. The days before the start cost one index probe per key seen since the start. -#}
