@@ -4,6 +4,7 @@ first), so a scan that grows with history stands out next to the ones that read 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -46,13 +47,26 @@ def log_reads(url: str, settings: Settings, day: date) -> dict[str, list[str]]:
 
 
 def compiled_models(invocation_dirs: list[Path]) -> list[Path]:
-    """The model SELECTs dbt compiled in these invocations (tests live in folders named after their .yml)."""
-    return sorted(
-        path
-        for directory in invocation_dirs
-        for path in (directory / "compiled").rglob("*.sql")
-        if "models" in path.parts and not path.parent.name.endswith(".yml")
-    )
+    """The model SELECTs dbt compiled and ran in these invocations (tests live in folders named after their
+    .yml). Views are left out: their build runs no SELECT, and the SELECT alone reads their whole input."""
+    found = []
+    for directory in invocation_dirs:
+        views = _views(directory)
+        found += [
+            path
+            for path in (directory / "compiled").rglob("*.sql")
+            if "models" in path.parts and not path.parent.name.endswith(".yml") and path.stem not in views
+        ]
+    return sorted(found)
+
+
+def _views(invocation_dir: Path) -> set[str]:
+    manifest = json.loads((invocation_dir / "manifest.json").read_text())
+    return {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "view"
+    }
 
 
 def model_scans(url: str, models: list[Path]) -> dict[str, dict[str, Any]]:
