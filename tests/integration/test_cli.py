@@ -115,7 +115,14 @@ def ui_running(settings, port: int) -> Iterator[str]:
         finally:
             spawned = descendants(child.pid)  # dagster dev, its webserver, daemon and code servers
             child.terminate()
-            child.wait(90)
+            # dagster dev waits up to 60 s for its webserver, then up to 60 s for its daemon, before it kills
+            # either: a loaded machine may take that long, and the log says which one did.
+            try:
+                child.wait(150)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                log.seek(0)
+                pytest.fail(f"coliseum ui did not shut down in 150 s after SIGTERM:\n{log.read()[-3000:]}")
     # `coliseum ui` passed the SIGTERM on: none of the processes it started outlives it.
     deadline = time.monotonic() + 60
     while (alive := [pid for pid in spawned if Path(f"/proc/{pid}").exists()]) and time.monotonic() < deadline:
