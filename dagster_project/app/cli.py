@@ -409,6 +409,10 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     docs = _serve_data_docs(settings)
     # `dagster dev` takes DAGSTER_HOME from a .env in its working directory over the environment, and a
     # checkout's .env names the checkout's own home: started in this home's DAGSTER_HOME, it shows this home.
+    # A shell's background job (`coliseum ui &` in a script, a CI runner) starts with SIGINT ignored, and an
+    # exec keeps an ignored signal: `dagster dev` maps SIGTERM to SIGINT's disposition, so it would ignore the
+    # SIGTERM passed on below and never shut down. A handled signal resets to the default across the exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     child = subprocess.Popen(command, env=env, cwd=settings.dagster_home)
     # SIGTERM (a service manager, a test) would end this process alone and leave `dagster dev`, its webserver,
     # daemon and code servers running: pass it on, and wait for them to shut down.

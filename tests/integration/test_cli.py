@@ -5,8 +5,10 @@ non-zero exit."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -92,12 +94,24 @@ def test_main_job_summary_matches_database(database, main_job):
         assert len(runs) == 3 and all(r.is_success for r in runs)  # daily, windows, publish
 
 
+def as_background_job() -> None:
+    """Start as a shell's background job does (`coliseum ui &` in a script, CI runners): SIGINT and SIGQUIT
+    ignored, which an exec keeps. `dagster dev` maps SIGTERM to SIGINT's disposition, so it then ignored
+    SIGTERM too and `coliseum ui` never shut down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+
+
 @contextlib.contextmanager
 def ui_running(settings, port: int) -> Iterator[str]:
     """`coliseum ui` on `port` (the Dagster UI and the Data Docs it serves), until its webserver answers."""
     with tempfile.TemporaryFile(mode="w+") as log:
         child = subprocess.Popen(
-            [COLISEUM, "ui", "--port", str(port)], env=cli_env(settings), stdout=log, stderr=subprocess.STDOUT
+            [COLISEUM, "ui", "--port", str(port)],
+            env=cli_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=as_background_job,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -120,7 +134,9 @@ def ui_running(settings, port: int) -> Iterator[str]:
             try:
                 child.wait(150)
             except subprocess.TimeoutExpired:
-                child.kill()
+                for pid in [child.pid, *spawned]:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
                 log.seek(0)
                 pytest.fail(f"coliseum ui did not shut down in 150 s after SIGTERM:\n{log.read()[-3000:]}")
     # `coliseum ui` passed the SIGTERM on: none of the processes it started outlives it.
