@@ -129,8 +129,8 @@ def ui_running(settings, port: int) -> Iterator[str]:
         finally:
             spawned = descendants(child.pid)  # dagster dev, its webserver, daemon and code servers
             child.terminate()
-            # dagster dev waits up to 60 s for its webserver, then up to 60 s for its daemon, before it kills
-            # either: a loaded machine may take that long, and the log says which one did.
+            # Bounded by dagster dev's own shutdown (up to 60 s for its webserver, then 60 s for its daemon,
+            # before it kills either); past that, nothing will end it, and its log says what it was doing.
             try:
                 child.wait(150)
             except subprocess.TimeoutExpired:
