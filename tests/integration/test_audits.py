@@ -91,16 +91,65 @@ def test_duplicated_key_fails_the_window_dbt_test(database, built, tmp_path, tab
             (D,),
         ).fetchone()
     try:
-        [test] = dbt_test(database, f"{table},test_name:unique_combination", window_vars(D, list(WINDOWS)), tmp_path)
+        [test] = dbt_test(database, f"{table},test_name:row_rules", window_vars(D, list(WINDOWS)), tmp_path)
         assert test.status == "fail" and test.failures == 1
-        [row] = failing_rows(database, test)
-        assert [str(value) for value in row] == [D.isoformat(), "alltime", *first, "2"]
+        [(rule, row)] = failing_rows(database, test)
+        assert rule == f'key: (as_of_date, "window", {", ".join(keys)})'
+        key = dict(zip(keys, first, strict=True))
+        assert row == {"as_of_date": D.isoformat(), "window": "alltime", **key, "occurrences": 2}
     finally:
         with database.connect() as conn:
             match = " and ".join(f"{key}::text = %s" for key in keys)
             conn.execute(
                 f"delete from coliseum.{table} where ctid = (select max(ctid) from {board} and {match})",
                 (D, *first),
+            )
+
+
+def test_each_row_rule_fails_the_daily_dbt_test_and_names_its_row(database, built, tmp_path):
+    # row_rules holds a model's key, not-null columns, accepted values and expressions in one dbt test node:
+    # each broken rule is its own failing row, naming the rule and the offending row.
+    mutations = "coliseum.coliseum_dna_mutations"
+    with database.connect() as conn:
+        rows = conn.execute(
+            f"select passport_entry_id, domain, entity_id, effective_delta from {mutations} "
+            "where activity_date = %s order by passport_entry_id, domain limit 4",
+            (D,),
+        ).fetchall()
+        (null_id, null_domain, artist, _), (bad_id, bad_domain, _, _), (zero_id, zero_domain, _, delta) = rows[:3]
+        copied_id, copied_domain = rows[3][:2]
+        key = f"passport_entry_id = %s and domain = %s and activity_date = '{D}'"
+        conn.execute(f"update {mutations} set entity_id = null where {key}", (null_id, null_domain))
+        conn.execute(f"update {mutations} set domain = 'X' where {key}", (bad_id, bad_domain))
+        conn.execute(f"update {mutations} set effective_delta = 0 where {key}", (zero_id, zero_domain))
+        conn.execute(f"insert into {mutations} (select * from {mutations} where {key})", (copied_id, copied_domain))
+    try:
+        day_vars = daily_vars(D, D + timedelta(days=1), "test", database.settings)
+        [test] = dbt_test(database, "coliseum_dna_mutations,test_name:row_rules", day_vars, tmp_path)
+        assert (test.status, test.failures) == ("fail", 4)
+        failed = {rule: row for rule, row in failing_rows(database, test)}
+        assert set(failed) == {
+            "not_null: entity_id",
+            "accepted_values: domain",
+            "expression: effective_delta <> 0",
+            "key: (passport_entry_id, domain)",
+        }
+        assert failed["not_null: entity_id"]["passport_entry_id"] == str(null_id)
+        assert failed["accepted_values: domain"]["passport_entry_id"] == str(bad_id)
+        assert failed["expression: effective_delta <> 0"]["passport_entry_id"] == str(zero_id)
+        assert failed["key: (passport_entry_id, domain)"] == {
+            "passport_entry_id": str(copied_id),
+            "domain": copied_domain,
+            "occurrences": 2,
+        }
+    finally:
+        with database.connect() as conn:
+            conn.execute(f"update {mutations} set entity_id = %s where {key}", (artist, null_id, null_domain))
+            conn.execute(f"update {mutations} set domain = %s where {key}", (bad_domain, bad_id, "X"))
+            conn.execute(f"update {mutations} set effective_delta = %s where {key}", (delta, zero_id, zero_domain))
+            conn.execute(
+                f"delete from {mutations} where ctid = (select max(ctid) from {mutations} where {key})",
+                (copied_id, copied_domain),
             )
 
 

@@ -146,8 +146,8 @@ def checks_to_launch(defs) -> list[AssetCheckKey]:
     manifest = json.loads(coliseum_dbt.manifest_path.read_text())
     dbt_tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
     ours = [k for k in keys if k.name not in dbt_tests]
-    dbt_daily = next(k for k in keys if k.name.startswith("not_null") and "stg_passport__entries" in k.name)
-    dbt_window = next(k for k in keys if k.name.startswith("not_null") and "coliseum_domain_strength" in k.name)
+    dbt_daily = next(k for k in keys if k.name == "row_rules_stg_passport__entries")
+    dbt_window = next(k for k in keys if k.name == "row_rules_coliseum_domain_strength")
     return [*ours, dbt_daily, dbt_window]
 
 

@@ -211,12 +211,12 @@ def test_dbt_models_link_their_sql_and_each_dbt_test_says_what_it_asserts(defs):
         if "dagster_dbt/unique_id" in spec.metadata
     }
     assert len(dbt_checks) > 20 and all(spec.description for spec in dbt_checks.values())
-    described = dbt_checks["not_null_coliseum_dna_mutations_entity_id"].description
-    assert described == (
-        "dbt test not_null on entity_id; blocking: a failure fails the build and holds back publication."
-    )
-    described = dbt_checks["unique_combination_coliseum_dna_mutations_passport_entry_id__domain"].description
-    assert described.startswith("dbt test unique_combination (columns: ['passport_entry_id', 'domain'])")
+    # One row_rules test per model: its key, not-null columns, accepted values and expressions in one node.
+    described = dbt_checks["row_rules_coliseum_dna_mutations"].description
+    assert described.startswith("dbt test row_rules (accepted_values: {'domain': ")
+    assert "key: ['passport_entry_id', 'domain']" in described
+    assert "not_null: ['passport_entry_id', 'entity_id', 'weight_version']" in described
+    assert described.endswith("; blocking: a failure fails the build and holds back publication.")
 
 
 def test_dbt_row_counts_come_from_the_adapter_response():

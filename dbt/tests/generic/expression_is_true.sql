@@ -1,3 +1,0 @@
-{% test expression_is_true(model, expression, column_name=none) %}
-select * from {{ model }} where not ({{ expression }})
-{% endtest %}
