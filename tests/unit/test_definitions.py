@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey, BackfillPolicy, Definitions
@@ -234,3 +236,31 @@ def test_dbt_row_counts_come_from_the_adapter_response():
     assert written_rows_metadata(finished("view", "CREATE VIEW")) == {}
     assert written_rows_metadata(finished("incremental", "error")) == {}
     assert written_rows_metadata({"data": {"node_info": {"materialized": "seed"}}}) == {}  # a start event
+
+
+def test_row_rules_refuses_a_string_where_a_list_belongs(tmp_path):
+    # Jinja iterates a string by character: `not_null: 'plan'` would check columns p, l, a, n. dbt parse fails
+    # naming the test and the argument instead.
+    project = tmp_path / "dbt"
+    shutil.copytree(coliseum_dbt.project_dir, project, ignore=shutil.ignore_patterns("target", "logs"))
+    seeds = project / "seeds" / "_seeds.yml"
+    seeds.write_text(seeds.read_text().replace("not_null: ['plan']", "not_null: 'plan'"))
+    parsed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "parse",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert parsed.returncode != 0
+    assert "row_rules_coliseum_plan_limits" in parsed.stdout
+    assert "not_null must be a list, got plan" in parsed.stdout

@@ -6,6 +6,16 @@
     one scan: the disjunction of the rules filters the scan, and only the offending rows are expanded per rule.
     Nulls follow dbt's tests: a null is not an unaccepted value, and an expression that is null does not fail. -#}
 {% test row_rules(model, key=none, not_null=[], accepted_values={}, expressions=[]) %}
+{#- A string where a list belongs would be read character by character (Jinja iterates strings): refuse it. -#}
+{%- for argument, value in [('key', key or []), ('not_null', not_null), ('expressions', expressions)]
+                           + (accepted_values.items() | list if accepted_values is mapping else []) -%}
+  {%- if value is string or value is not sequence -%}
+    {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": " ~ argument ~ " must be a list, got " ~ value) }}
+  {%- endif -%}
+{%- endfor -%}
+{%- if accepted_values is not mapping -%}
+  {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ ": accepted_values must map columns to lists") }}
+{%- endif -%}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
   {%- do rules.append(('not_null: ' ~ column, column ~ ' is null')) -%}
