@@ -7,9 +7,11 @@ Every bad input or failed connection is one line on stderr and a non-zero exit (
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import psycopg
 from psycopg import sql
@@ -559,5 +561,21 @@ def main(argv: list[str] | None = None) -> int:
         return code
 
 
+def entrypoint() -> NoReturn:
+    """The `coliseum` command: main(), then the exit of a finished interpreter without its teardown. Freeing
+    every module Dagster, dbt and GX imported took 1.5-2.2 s after the last line of a `coliseum run` (measured:
+    `import great_expectations` alone adds 1.5 s to an empty script's exit), and it does nothing this process
+    needs: what interpreter shutdown does first (join the other threads, the atexit handlers, flush) is done
+    here; Postgres and SQLite hold every commit already."""
+    code = main()
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entrypoint()

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from dagster_project.settings import Settings
 
@@ -116,7 +117,11 @@ def _uuids(rng: np.random.Generator, n: int) -> list[str]:
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    return [str(uuid.UUID(bytes=row.tobytes())) for row in raw]
+    # The canonical text of each 16 bytes, as str(uuid.UUID(bytes=...)) gives it, without an object per id.
+    hexed = raw.tobytes().hex()
+    return [
+        f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in (hexed[i : i + 32] for i in range(0, 32 * n, 32))
+    ]
 
 
 def _zipf_weights(n: int, s: float) -> np.ndarray:
@@ -169,7 +174,7 @@ def generate(
     days: int,
     seed: int,
     end_date: date,
-    chunk_rows: int = 200_000,
+    chunk_rows: int = 10_000,
     population: tuple[int, int] | None = None,
     no_profile_share: float = 0.08,
 ) -> Generated:
@@ -313,7 +318,10 @@ def generate(
     )
     session_cache: dict[tuple[int, int], str] = {}
     with conn.transaction():
-        with conn.cursor().copy(table) as copy:
+        # The queued writer sends each chunk from a worker thread while this one formats the next, so the
+        # server ingests as the rows are built (the 200k demo rows, with the ids' text above: 4.0-4.8 -> 3.2-4.0 s).
+        cursor = conn.cursor()
+        with cursor.copy(table, writer=QueuedLibpqWriter(cursor)) as copy:
             lines: list[str] = []
             for i in range(events):
                 event_type, category, _entity_type, _share = EVENT_MIX[kind[i]]
