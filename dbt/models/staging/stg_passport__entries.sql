@@ -172,6 +172,18 @@ checked as (
 
 ),
 
+{% if not is_incremental() -%}
+-- A first load reads the whole log or most of it: one hashed pass over the log's ids finds those it holds more
+-- than once, and only their entries pay the content probe below (an id held once has no other content). The
+-- 200k demo: 2.9-3.2 -> 2.35 s; 200k probes of the id index (1.2M buffer hits) against one scan. A nightly
+-- keeps the probe alone: 15k probes cost less than a scan of the whole log.
+log_repeated_ids as (
+
+    select id from {{ source('passport', 'passport_entries') }} where id is not null group by id having count(*) > 1
+
+),
+
+{% endif -%}
 validated as (
 
     select
@@ -180,8 +192,10 @@ validated as (
             when passport_entry_id is null then 'missing_id'
             when conflicting_in_partition then 'conflicting_duplicate_id'
             -- Another content under this id anywhere in the log (any day, untimed, not yet due): a full
-            -- build quarantines every version, so each day does (one probe of the id index per entry).
-            when exists (
+            -- build quarantines every version, so each day does (one probe of the id index per entry; on a first
+            -- load, per entry whose id the log holds more than once).
+            when {% if not is_incremental() %}passport_entry_id in (select id from log_repeated_ids) and {% endif -%}
+            exists (
                 select 1 from {{ source('passport', 'passport_entries') }} as other
                 where other.id = checked.passport_entry_id
                   and row({{ entry_content('other') }}) is distinct from row({{ entry_content('checked') }})
