@@ -175,9 +175,9 @@ checked as (
 {% if not is_incremental() -%}
 -- A first load reads the whole log or most of it: one hashed pass over the log's ids finds those it holds more
 -- than once, and only their entries pay the content probe below (an id held once has no other content). The
--- 200k demo: 2.9-3.2 -> 2.35 s; 200k probes of the id index (1.2M buffer hits) against one scan. A probe costs
--- about nine rows of that scan, so a first chunk that is a small part of a long log (10M: 90 of 680 days, 13%)
--- is about even, and a nightly keeps the probe alone: 15k probes cost less than a scan of the whole log.
+-- 200k demo: 2.9-3.2 -> 2.35 s; 200k probes of the id index (1.2M buffer hits) against one scan. It pays off
+-- even when the chunk is a small part of a long log (the 10M bench's first chunk, 13% of it: 27 -> 25.7 s); a
+-- nightly keeps the probe alone: 15k probes cost less than a scan of the whole log.
 log_repeated_ids as (
 
     select id from {{ source('passport', 'passport_entries') }} where id is not null group by id having count(*) > 1
