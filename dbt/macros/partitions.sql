@@ -94,19 +94,10 @@ union all
 {% macro partition_scope_predicate() -%}
   {%- set scope = config.get("partition_scope") -%}
   {%- if scope == "rebuilt_users" -%}
-    {#- The rows as ctids from one probe of the (user_id, activity_date) index per user (from the start on; the
-        delete's own days filter bounds them): a plain IN was planned as a nested loop comparing every row of
-        the days with every user (11.5 s to rerun a 1M nightly). -#}
-    ctid = any(array(
-        select scoped.ctid
-        from ({{ user_dna_rebuilt_users() }}) as users
-        cross join lateral (
-            select target.ctid from {{ this }} as target
-            where target.user_id = users.user_id
-              and {{ key_from('target', 'users', 'user_id', run_value('start_date')) }}
-            offset 0
-        ) as scoped
-    ))
+    {#- The rows as ctids (macros/fan.sql, rebuilt_user_rows): a plain IN was planned as a nested loop comparing
+        every row of the days with every user (11.5 s to rerun a 1M nightly); the delete's own days filter
+        bounds them. -#}
+    ctid = any(array({{ rebuilt_user_rows(this, user_dna_rebuilt_users(), 'ctid') }}))
   {%- else -%}
     {{ exceptions.raise_compiler_error(model.name ~ ": unknown partition_scope '" ~ scope ~ "'") }}
   {%- endif -%}

@@ -11,7 +11,6 @@
   )
 }}
 {%- set anchor = run_value('platform_start') -%}
-{%- set start_date = run_value('start_date') -%}
 {#- User, on each active day: the running sums behind the user DNA (README, "User DNA"). scaled_<d> is the sum
     over the user's active days t <= this day of influence_t x 2^((t - anchor_date) / half_life_days), each
     day's term rounded to 8 decimals: a sum of exact numerics, so a night-by-night build equals a full one.
@@ -35,18 +34,7 @@ rebuilt_users as materialized (
 
 entries as (
 
-    -- Each rebuilt user's entries from the start on: one probe of the (user_id, activity_date) index per user
-    -- (an IN over them was planned as a nested loop comparing every pair: 4.4M comparisons for the demo's last
-    -- day; 10.9 s under EXPLAIN ANALYZE for a nightly at 1M events).
-    select user_entries.*
-    from rebuilt_users
-    cross join lateral (
-        select * from {{ ref('int_user_entries') }} as user_entries
-        where user_entries.user_id = rebuilt_users.user_id
-          and {{ key_from('user_entries', 'rebuilt_users', 'user_id', start_date) }}
-        -- a fence: pulled up into a join, the probe became a nested loop over the users again (7.3 s at 1M)
-        offset 0
-    ) as user_entries
+    {{ rebuilt_user_rows(ref('int_user_entries'), 'select user_id from rebuilt_users') }}
 
 ),
 {%- else -%}
