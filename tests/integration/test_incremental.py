@@ -44,10 +44,19 @@ def states(database):
     with database.connect() as conn:
         generate(conn, database.settings, events=6000, days=12, seed=23, end_date=D - timedelta(days=1))
     run_pipeline(database.settings, [D - timedelta(days=1)], database.instance, log=quiet)
-    with database.connect() as conn:  # the new day arrives after yesterday's publication
-        generate(conn, database.settings, events=600, days=1, seed=24, end_date=D)
+    with database.connect() as conn:  # the same network's next day arrives after yesterday's publication
+        generate(conn, database.settings, events=600, days=1, seed=24, end_date=D, population=(23, 6000))
     run_pipeline(database.settings, [D], database.instance, log=quiet)
     incremental = published_state(database)
+    with database.connect() as conn:
+        # The night carries earlier totals forward (each key's previous row gets a new valid_until, in the build
+        # and in the published user DNA copy): a new network's day would leave that path untested.
+        carried = conn.execute(
+            f"select count(*) from {database.settings.build_schema}.int_user_dna_totals "
+            "where activity_date < %(d)s and valid_until = %(d)s",
+            {"d": D},
+        ).fetchone()[0]
+    assert carried > 0
 
     with database.connect() as conn:  # empty pipeline state: no build schema, nothing marked processed
         conn.execute(f"drop schema {database.settings.build_schema} cascade")
