@@ -29,14 +29,7 @@ carried as (
     -- Each rebuilt key's last row before the start (one probe of the (keys, activity_date) index).
     select prior.*
     from day_keys
-    cross join lateral (
-        select totals.*
-        from {{ this }} as totals
-        where {% for key in keys %}totals.{{ key }} = day_keys.{{ key }} and {% endfor -%}
-              totals.activity_date < '{{ start_date }}'::date
-        order by totals.activity_date desc
-        limit 1
-    ) as prior
+    cross join lateral ({{ last_totals_before(keys, 'day_keys', start_date) }}) as prior
 
 ),
 
@@ -55,14 +48,7 @@ orphaned as (
         except
         select {{ key_list }} from day_keys
     ) as vanished
-    cross join lateral (
-        select totals.*
-        from {{ this }} as totals
-        where {% for key in keys %}totals.{{ key }} = vanished.{{ key }} and {% endfor -%}
-              totals.activity_date < '{{ start_date }}'::date
-        order by totals.activity_date desc
-        limit 1
-    ) as prior
+    cross join lateral ({{ last_totals_before(keys, 'vanished', start_date) }}) as prior
     where prior.valid_until >= '{{ start_date }}'::date
     {%- else %}
     -- NOT IN (keys are never null) is one hashed lookup per row; the planner ran NOT EXISTS as a nested loop
@@ -153,4 +139,15 @@ select * from final
     where activity_date <= '{{ as_of_date }}'::date
       and (valid_until is null or valid_until > '{{ as_of_date }}'::date)
   )
+{%- endmacro %}
+
+{#- Each key of `keys_alias`'s row: its last running-totals row before `start` (one probe of the (keys,
+    activity_date) index). -#}
+{% macro last_totals_before(keys, keys_alias, start) -%}
+        select totals.*
+        from {{ this }} as totals
+        where {% for key in keys %}totals.{{ key }} = {{ keys_alias }}.{{ key }} and {% endfor -%}
+              totals.activity_date < '{{ start }}'::date
+        order by totals.activity_date desc
+        limit 1
 {%- endmacro %}
